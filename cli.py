@@ -1,0 +1,649 @@
+"""branchflow — the command line over the `workflow` library (thin: parse, call, render)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from workflow.workspace import Workspace
+
+EXIT_INTERNAL = 70
+
+
+@dataclass
+class Options:
+    """The global options, shared by every command."""
+
+    db: str | None
+    now_text: str | None
+    user: str
+    as_json: bool
+
+    @property
+    def now(self) -> datetime:
+        from workflow import clock
+
+        return clock.parse_now(self.now_text) if self.now_text else clock.real_now()
+
+    def workspace(self) -> Workspace:
+        from workflow.store import Store
+        from workflow.workspace import Workspace
+
+        return Workspace(Store(self.db), self.now, self.user)
+
+
+pass_opts = click.make_pass_decorator(Options)
+
+
+class BranchflowGroup(click.Group):
+    """Maps every library error to its one-line Chinese message and exit code, in one place."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        argv = kwargs.get("args") or (args[0] if args else None) or sys.argv[1:]
+        as_json = "--json" in argv
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("已取消。", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            hint = f"请运行 branchflow {exc.ctx.command_path.split(' ', 1)[1] + ' ' if exc.ctx and ' ' in exc.ctx.command_path else ''}--help 查看用法。"
+            _fail(f"用法错误：{exc.format_message()}。{hint}", 2, as_json)
+        except click.ClickException as exc:
+            _fail(f"错误：{exc.format_message()}", exc.exit_code, as_json)
+        except Exception as exc:
+            from workflow.errors import BranchflowError
+
+            if isinstance(exc, BranchflowError):
+                if as_json:
+                    click.echo(json.dumps(exc.as_json(), ensure_ascii=False))
+                else:
+                    for line in exc.lines():
+                        click.echo(line, err=True)
+                sys.exit(exc.code)
+            if os.environ.get("BRANCHFLOW_DEBUG"):
+                raise
+            _fail(f"内部错误，操作未完成（未做任何修改）：请把这条信息发给维护人员。{type(exc).__name__}: {exc}", EXIT_INTERNAL, as_json)
+        sys.exit(0 if result is None else result)
+
+
+def _fail(message: str, code: int, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": message, "code": code}, ensure_ascii=False))
+    else:
+        click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return "" if value is None else str(value)
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> None:
+    """Print rows as an aligned table with Chinese headers."""
+    if not rows:
+        click.echo("（无）")
+        return
+    cells = [[_cell(r.get(k)) for k in columns] for r in rows]
+    heads = list(columns.values())
+    widths = [max(_width(h), *(_width(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    for line in [heads, *cells]:
+        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+def emit(opts: Options, data: Any, human: Callable[[], None]) -> None:
+    """JSON for scripts (`--json`), else the human rendering."""
+    if opts.as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+    else:
+        human()
+
+
+def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
+    """KEY=VALUE pairs into a dict, refusing a pair without '='."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            from workflow.errors import UsageError
+
+            raise UsageError(f"{option} 的格式应是 KEY=VALUE，实际是 {pair!r}。")
+        out[key.strip()] = value
+    return out
+
+
+def exports(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--xlsx FILE and --csv FILE options."""
+    f = click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="也写入 CSV 文件（UTF-8 BOM，Excel 可直接打开）。")(f)
+    return click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), help="也写入 Excel 文件（中文表头）。")(f)
+
+
+def write_exports(
+    xlsx_path: str | None, csv_path: str | None, headers: Mapping[str, str], rows: Sequence[Mapping[str, Any]], sheet: str
+) -> None:
+    """Write the rows to the files asked for and say so on stderr."""
+    from workflow import export
+
+    for path in (xlsx_path, csv_path):
+        if path:
+            export.write(path, headers, rows, sheet)
+            click.echo(f"已导出 {len(rows)} 行到 {path}", err=True)
+
+
+campaign_option = click.option("--campaign", "year", type=int, help="年度（默认：最近创建的年度）。")
+
+
+@click.group(cls=BranchflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="BRANCHFLOW_DB", help="数据库地址或 SQLite 文件（默认 ./branchflow.db）。")
+@click.option("--now", "now_text", envvar="BRANCHFLOW_NOW", help="模拟的当前时间，ISO-8601（默认真实时钟，Asia/Shanghai）。")
+@click.option("--as", "user", envvar="BRANCHFLOW_USER", default="admin", show_default=True, help="以哪个用户身份操作。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）。")
+@click.version_option(package_name="branchflow")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, now_text: str | None, user: str, as_json: bool) -> None:
+    """特色支部创建工作流（Branchflow）：申报、初审、评审、立项、跟踪检查、结项。
+
+    Example: branchflow --now 2024-05-01T09:00 status
+    """
+    ctx.obj = Options(db, now_text, user, as_json)
+
+
+@cli.command()
+@click.option("--states", "states_path", type=click.Path(dir_okay=False), help="states.yaml 路径（默认使用随程序安装的版本）。")
+@click.option("--campaign", "year", type=int, help="创建哪一年的创建工作（默认：--now 所在年份）。")
+@pass_opts
+def init(opts: Options, states_path: str | None, year: int | None) -> None:
+    """建库（可重复运行）、载入状态机、创建年度工作和 admin 用户。
+
+    Example: branchflow --now 2024-04-25 init --campaign 2024
+    """
+    from workflow import spec, workspace
+    from workflow.store import Store
+
+    loaded = spec.load_file(states_path) if states_path else spec.parse(spec.packaged_text(), "states.yaml（内置）")
+    now = opts.now
+    campaign, created = workspace.init(Store(opts.db), loaded, year or now.year, now)
+    data = {"campaign": campaign.year, "label": campaign.label, "created": created}
+    emit(opts, data, lambda: click.echo(f"{'已创建' if created else '已存在'}：{campaign.label}（{campaign.year}）。管理员用户：admin"))
+
+
+@cli.command("check-states")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_opts
+def check_states(opts: Options, path: str) -> None:
+    """只检查 states.yaml 是否有效（出错时指出行号）。
+
+    Example: branchflow check-states states.yaml
+    """
+    from workflow import spec
+
+    s = spec.load_file(path)
+    data = {"ok": True, "states": len(s.states), "transitions": len(s.transitions), "campaigns": sorted(s.calendars)}
+    emit(
+        opts,
+        data,
+        lambda: click.echo(
+            f"{path} 有效：{len(s.states)} 个状态，{len(s.transitions)} 个操作，年度 {', '.join(map(str, sorted(s.calendars)))}。"
+        ),
+    )
+
+
+@cli.command()
+@click.option("--states", "states_path", type=click.Path(dir_okay=False), help="states.yaml 路径（默认：数据库中的或内置的）。")
+@pass_opts
+def graph(opts: Options, states_path: str | None) -> None:
+    """以 Mermaid 文本输出状态图。
+
+    Example: branchflow graph > machine.mmd
+    """
+    from workflow import diagram, spec
+
+    s = spec.load_file(states_path) if states_path else spec.parse(spec.packaged_text())
+    text = diagram.mermaid(s)
+    emit(opts, {"mermaid": text}, lambda: click.echo(text, nl=False))
+
+
+@cli.group()
+def user() -> None:
+    """用户管理。"""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["org", "committee", "branch", "reviewer"]), help="角色。")
+@click.option("--committee", help="分党委名称（committee 用户）。")
+@click.option("--branch", help="支部名称（branch 用户）。")
+@click.option("--email", default="", help="邮箱（接收提醒）。")
+@pass_opts
+def user_add(opts: Options, name: str, role: str, committee: str | None, branch: str | None, email: str) -> None:
+    """添加用户（仅党委组织部）。
+
+    Example: branchflow user add 张老师 --role committee --committee 文法学院分党委 --email zhang@example.edu.cn
+    """
+    from workflow import users
+
+    u = users.add(opts.workspace(), name, role, committee, branch, email)
+    emit(opts, {"name": u.name, "role": u.role, "email": u.email}, lambda: click.echo(f"已添加用户 {u.name}（{role}）。"))
+
+
+@user.command("list")
+@pass_opts
+def user_list(opts: Options) -> None:
+    """列出用户。
+
+    Example: branchflow user list
+    """
+    from workflow import users
+
+    rows = users.listing(opts.workspace())
+    emit(opts, rows, lambda: table(rows, {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱"}))
+
+
+@cli.group()
+def roster() -> None:
+    """支部名单。"""
+
+
+@roster.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--encoding", help="CSV 编码（默认自动识别：UTF-8、UTF-8 BOM、GBK/GB18030）。")
+@pass_opts
+def roster_import(opts: Options, path: str, encoding: str | None) -> None:
+    """导入支部名单（.csv 或 .xlsx；有错误则全部不导入）。
+
+    Example: branchflow roster import 支部名单.csv
+    """
+    from workflow import roster as roster_mod
+
+    r = roster_mod.import_file(opts.workspace(), path, encoding)
+    data = {
+        "encoding": r.encoding,
+        "rows": r.rows,
+        "committees_created": r.committees_created,
+        "branches_created": r.branches_created,
+        "branches_updated": r.branches_updated,
+    }
+    emit(
+        opts,
+        data,
+        lambda: click.echo(
+            f"已导入 {r.rows} 行（编码：{r.encoding}）：新建分党委 {r.committees_created} 个，新建支部 {r.branches_created} 个，更新支部 {r.branches_updated} 个。"
+        ),
+    )
+
+
+@cli.group()
+def branch() -> None:
+    """支部。"""
+
+
+@branch.command("list")
+@click.option("--committee", help="只列出该分党委的支部。")
+@pass_opts
+def branch_list(opts: Options, committee: str | None) -> None:
+    """列出支部。
+
+    Example: branchflow branch list --committee 文法学院分党委
+    """
+    from workflow import queries
+
+    rows = queries.branches(opts.workspace(), committee)
+    emit(
+        opts,
+        rows,
+        lambda: table(
+            rows,
+            {
+                "id": "编号",
+                "committee": "分党委",
+                "name": "支部",
+                "members": "党员",
+                "contact": "联系人",
+                "email": "邮箱",
+                "took_part_last_year": "上年度参与",
+                "model_branch": "样板支部",
+                "cycle": "培育周期",
+            },
+        ),
+    )
+
+
+@cli.group()
+def case() -> None:
+    """申报（每个支部每年一个）。"""
+
+
+@case.command("new")
+@click.option("--branch", "branch_name", required=True, help="支部名称。")
+@click.option("--title", required=True, help="项目名称。")
+@click.option("--theme", required=True, help="创建方向：人才培养、教学科研、学科建设、人才队伍建设、服务社会或师生、其他。")
+@click.option("--theme-note", default="", help="方向说明（选“其他”时必填）。")
+@campaign_option
+@pass_opts
+def case_new(opts: Options, branch_name: str, title: str, theme: str, theme_note: str, year: int | None) -> None:
+    """新建申报（草稿）。
+
+    Example: branchflow --as 张老师 case new --branch 文法学院第1教工党支部 --title 党建+法律援助 --theme 服务社会或师生
+    """
+    from workflow import cases
+
+    cid = cases.create(opts.workspace(), branch_name, title, theme, theme_note, year)
+    emit(opts, {"id": cid}, lambda: click.echo(f"已新建申报 {cid}（草稿）。"))
+
+
+@case.command("set")
+@click.argument("case_id", type=int)
+@click.argument("pairs", nargs=-1, required=True)
+@click.option("--expect-version", type=int, help="若申报版本已变化则拒绝（退出码 4）。")
+@pass_opts
+def case_set(opts: Options, case_id: int, pairs: tuple[str, ...], expect_version: int | None) -> None:
+    """修改草稿的字段：title theme theme_note expected_outcomes schedule innovation promotion_plan discipline_activity。
+
+    Example: branchflow case set 3 expected_outcomes=形成可推广的工作法 schedule=5月启动，9月中期，次年4月总结
+    """
+    from workflow import cases
+
+    version = cases.set_fields(opts.workspace(), case_id, parse_pairs(pairs, "字段"), expect_version)
+    emit(opts, {"id": case_id, "version": version}, lambda: click.echo(f"已更新申报 {case_id}（第 {version} 版）。"))
+
+
+@case.command("attach")
+@click.argument("case_id", type=int)
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--kind", required=True, type=click.Choice(["form", "stamped_scan"]), help="form=申报表电子版，stamped_scan=盖章扫描件。")
+@pass_opts
+def case_attach(opts: Options, case_id: int, path: str, kind: str) -> None:
+    """上传附件（按内容的 sha256 保存）。
+
+    Example: branchflow case attach 3 申报表.docx --kind form
+    """
+    from workflow import cases
+
+    data = cases.attach(opts.workspace(), case_id, path, kind)
+    emit(opts, data, lambda: click.echo(f"已上传 {data['name']}（{kind}，{data['size']} 字节）到申报 {case_id}。"))
+
+
+@case.command("show")
+@click.argument("case_id", type=int)
+@pass_opts
+def case_show(opts: Options, case_id: int) -> None:
+    """查看一个申报的全部信息。
+
+    Example: branchflow case show 3
+    """
+    from workflow import queries
+
+    data = queries.show(opts.workspace(), case_id)
+
+    def human() -> None:
+        labels = {
+            "id": "编号",
+            "campaign": "年度",
+            "branch": "支部",
+            "committee": "分党委",
+            "title": "项目名称",
+            "theme": "创建方向",
+            "theme_note": "方向说明",
+            "expected_outcomes": "预期成果",
+            "schedule": "进度安排",
+            "innovation": "特色与创新点",
+            "promotion_plan": "交流推广方案",
+            "discipline_activity": "纪律处分条例学习活动",
+            "state_label": "状态",
+            "owner": "负责方",
+            "due_at": "截止时间",
+            "version": "版本",
+            "score": "评审分",
+        }
+        for key, label in labels.items():
+            click.echo(f"{label}：{'' if data.get(key) is None else data[key]}")
+        for a in data["attachments"]:
+            click.echo(f"附件：{a['kind']} {a['name']}（{a['size']} 字节，sha256 {a['sha256'][:12]}…）")
+        for w in data["waivers"]:
+            click.echo(f"例外：{w['rule']}（{w['actor']}，{w['at']}）：{w['reason']}")
+
+    emit(opts, data, human)
+
+
+@case.command("history")
+@click.argument("case_id", type=int)
+@exports
+@pass_opts
+def case_history(opts: Options, case_id: int, xlsx_path: str | None, csv_path: str | None) -> None:
+    """查看申报的全部操作记录（审计）。
+
+    Example: branchflow case history 3 --xlsx 审计.xlsx
+    """
+    from workflow import queries
+
+    rows = queries.history(opts.workspace(), case_id)
+    write_exports(xlsx_path, csv_path, queries.HISTORY_HEADERS, rows, "操作记录")
+    emit(opts, rows, lambda: table(rows, queries.HISTORY_HEADERS))
+
+
+@cli.command()
+@click.argument("case_id", type=int)
+@pass_opts
+def triggers(opts: Options, case_id: int) -> None:
+    """当前用户对该申报可执行的操作，以及规则现在是否允许。
+
+    Example: branchflow --as 张老师 triggers 3
+    """
+    from workflow import engine
+
+    opts_list = engine.options(opts.workspace(), case_id)
+    data: list[dict[str, Any]] = [
+        {
+            "trigger": o.trigger,
+            "label": o.label,
+            "dest": o.dest,
+            "dest_label": o.dest_label,
+            "allowed": o.allowed,
+            "blocked_by": list(o.blocked_by),
+            "inputs": [{"name": i.name, "type": i.type, "required": i.required, "label": i.label} for i in o.inputs],
+        }
+        for o in opts_list
+    ]
+
+    def human() -> None:
+        if not data:
+            click.echo("（当前没有可执行的操作）")
+        for d in data:
+            inputs = "，".join(f"{i['name']}{'（必填）' if i['required'] else ''}" for i in d["inputs"])
+            click.echo(
+                f"{d['trigger']}：{d['label']} → {d['dest_label']}"
+                + (f"；输入：{inputs}" if inputs else "")
+                + ("" if d["allowed"] else "；目前不满足：")
+            )
+            for reason in d["blocked_by"]:
+                click.echo(f"    {reason}")
+
+    emit(opts, data, human)
+
+
+@cli.command()
+@click.argument("case_id", type=int)
+@click.argument("trigger")
+@click.option("--comment", default="", help="说明（记入审计）。")
+@click.option("--data", "data_pairs", multiple=True, help="输入 KEY=VALUE，可重复，如 --data score=92。")
+@click.option("--expect-version", type=int, help="若申报版本已变化则拒绝（退出码 4）。")
+@pass_opts
+def advance(opts: Options, case_id: int, trigger: str, comment: str, data_pairs: tuple[str, ...], expect_version: int | None) -> None:
+    """推进申报：执行一个操作（如 submit、pass_review、evaluate、approve）。
+
+    Example: branchflow --as 张老师 advance 3 submit --data attest=true
+    """
+    from workflow import clock, engine
+
+    ws = opts.workspace()
+    fired = engine.advance(ws, case_id, trigger, parse_pairs(data_pairs, "--data"), comment, expect_version)
+    spec = ws.spec
+    data = {
+        "id": fired.case_id,
+        "trigger": fired.trigger,
+        "source": fired.source,
+        "state": fired.dest,
+        "state_label": spec.label(fired.dest),
+        "due_at": clock.show(fired.due_at),
+        "version": fired.version,
+    }
+    emit(
+        opts,
+        data,
+        lambda: click.echo(
+            f"申报 {case_id}：{spec.label(fired.source)} → {spec.label(fired.dest)}"
+            + (f"（截止 {clock.show(fired.due_at)}）" if fired.due_at else "")
+            + f"，第 {fired.version} 版。"
+        ),
+    )
+
+
+@cli.command()
+@click.argument("case_id", type=int, required=False)
+@click.option("--state", help="调整该阶段在本年度日程中的截止日期（该阶段现在和以后的申报都适用）。")
+@click.option("--until", required=True, help="新的截止日期，如 2024-10-15（当天结束）。")
+@click.option("--reason", required=True, help="原因（记入审计）。")
+@campaign_option
+@pass_opts
+def extend(opts: Options, case_id: int | None, state: str | None, until: str, reason: str, year: int | None) -> None:
+    """延期：一个申报（ID），或一个阶段（--state）。仅党委组织部。
+
+    Example: branchflow extend 3 --until 2024-05-10 --reason 盖章流程延误
+    """
+    from workflow import clock, deadlines
+    from workflow.errors import UsageError
+
+    if (case_id is None) == (state is None):
+        raise UsageError("请给出申报编号，或用 --state 指定阶段（二者选一）。")
+    ws = opts.workspace()
+    deadline = clock.parse_deadline(until)
+    if case_id is not None:
+        data = deadlines.extend_case(ws, case_id, deadline, reason)
+        emit(opts, data, lambda: click.echo(f"申报 {case_id} 的截止时间已从 {data['from']} 延至 {data['until']}。"))
+    else:
+        assert state is not None
+        data = deadlines.extend_state(ws, state, deadline, reason, year)
+        moved: list[int] = data["cases"]  # type: ignore[assignment]
+        emit(
+            opts,
+            data,
+            lambda: click.echo(
+                f"{data['campaign']} 年“{ws.spec.label(state)}”阶段截止时间已从 {data['from']} 调整为 {data['until']}，涉及 {len(moved)} 个申报。"
+            ),
+        )
+
+
+@cli.command()
+@click.argument("case_id", type=int)
+@click.option("--rule", required=True, help="要豁免的规则，如 R2。")
+@click.option("--reason", required=True, help="原因（记入审计）。")
+@pass_opts
+def waive(opts: Options, case_id: int, rule: str, reason: str) -> None:
+    """为一个申报登记规则例外（仅党委组织部）。
+
+    Example: branchflow waive 5 --rule R2 --reason 学校党委同意继续参与
+    """
+    from workflow import deadlines
+
+    data = deadlines.waive(opts.workspace(), case_id, rule, reason)
+    emit(opts, data, lambda: click.echo(f"已为申报 {case_id} 登记 {data['rule']} 例外。"))
+
+
+@cli.command()
+@click.option("--committee", help="只看该分党委。")
+@click.option("--state", help="只看该状态（状态 id）。")
+@campaign_option
+@exports
+@pass_opts
+def status(opts: Options, committee: str | None, state: str | None, year: int | None, xlsx_path: str | None, csv_path: str | None) -> None:
+    """每个申报的状态，以及各状态的数量。
+
+    Example: branchflow status --committee 文法学院分党委 --xlsx 进度.xlsx
+    """
+    from workflow import queries
+
+    result = queries.status(opts.workspace(), committee, state, year)
+    write_exports(xlsx_path, csv_path, queries.CASE_HEADERS, result["cases"], "申报进度")
+
+    def human() -> None:
+        table(result["cases"], {k: v for k, v in queries.CASE_HEADERS.items() if k not in ("state", "version")})
+        click.echo("")
+        click.echo(
+            "各状态数量："
+            + ("，".join(f"{c['state_label']} {c['count']}" for c in result["counts"]) or "无")
+            + f"；合计 {result['total']}。"
+        )
+
+    emit(opts, result["cases"], human)
+
+
+@cli.command()
+@click.option("--committee", help="只看该分党委。")
+@click.option("--limit", type=click.IntRange(min=1), help="最多列出多少个（逾期最久的在前）。")
+@campaign_option
+@exports
+@pass_opts
+def overdue(opts: Options, committee: str | None, limit: int | None, year: int | None, xlsx_path: str | None, csv_path: str | None) -> None:
+    """已逾期的申报（逾期最久的在前），含负责方和逾期天数。
+
+    Example: branchflow --now 2024-10-08 overdue --xlsx 逾期.xlsx
+    """
+    from workflow import queries
+
+    rows = queries.overdue(opts.workspace(), committee, year, limit)
+    write_exports(xlsx_path, csv_path, queries.OVERDUE_HEADERS, rows, "逾期")
+
+    def human() -> None:
+        table(rows, {k: v for k, v in queries.OVERDUE_HEADERS.items() if k not in ("state", "version", "title")})
+        click.echo(f"共 {len(rows)} 个逾期。")
+
+    emit(opts, rows, human)
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False), help="把演示数据库留在这个目录（默认用完即删）。")
+@click.pass_context
+def demo(ctx: click.Context, keep: str | None) -> None:
+    """演示：在临时 SQLite 数据库上走完 2024 年度的全过程。
+
+    Example: branchflow demo
+    """
+    from workflow import demo as demo_mod
+
+    demo_mod.run(lambda argv: _run_step(argv), keep, click.echo)
+
+
+def _run_step(argv: list[str]) -> int:
+    """Run one CLI invocation in-process for the demo; return its exit code."""
+    try:
+        cli.main(args=argv, prog_name="branchflow")
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="branchflow")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The database tables (SQLModel). Times are naive UTC; see `clock.to_db` / `clock.from_db`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utc(nullable: bool = False) -> Any:
+    """A naive-UTC timestamp column (see `clock.to_db`)."""
+    return Field(default=None, sa_type=DateTime(), nullable=nullable) if nullable else Field(sa_type=DateTime())
+
+
+class SpecRecord(SQLModel, table=True):
+    """The `states.yaml` text in force, so every process sharing the database runs the same machine."""
+
+    __tablename__ = "spec"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    loaded_at: datetime = utc()
+
+
+class Campaign(SQLModel, table=True):
+    """One year's 特色支部创建 campaign."""
+
+    __tablename__ = "campaign"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(unique=True)
+    label: str
+    created_at: datetime = utc()
+
+
+class CampaignDue(SQLModel, table=True):
+    """A campaign's due date for one state (copied from its calendar, moved by `extend --state`)."""
+
+    __tablename__ = "campaign_due"
+    __table_args__ = (UniqueConstraint("campaign_id", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    state: str
+    due_at: datetime = utc()
+
+
+class Committee(SQLModel, table=True):
+    """A sub-committee (分党委 / 直属党总支)."""
+
+    __tablename__ = "committee"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+
+
+class Branch(SQLModel, table=True):
+    """A party branch (党支部) from the roster."""
+
+    __tablename__ = "branch"
+    id: int | None = Field(default=None, primary_key=True)
+    committee_id: int = Field(foreign_key="committee.id", index=True)
+    name: str = Field(unique=True)
+    members: int = 0
+    contact: str = ""
+    email: str = ""
+    took_part_last_year: bool = False
+    model_branch: bool = False
+    cycle_start: int | None = None
+    cycle_end: int | None = None
+
+
+class User(SQLModel, table=True):
+    """A person acting in Branchflow, with a role and (for committee and branch) a scope."""
+
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str
+    committee_id: int | None = Field(default=None, foreign_key="committee.id")
+    branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    email: str = ""
+
+
+class Case(SQLModel, table=True):
+    """One branch's case in one campaign."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_state_due", "state", "due_at"),
+        Index("ix_cases_campaign_branch", "campaign_id", "branch_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    branch_id: int = Field(foreign_key="branch.id")
+    title: str
+    theme: str
+    theme_note: str = ""
+    expected_outcomes: str = ""
+    schedule: str = ""
+    innovation: str = ""
+    promotion_plan: str = ""
+    discipline_activity: str = ""
+    state: str
+    due_at: datetime | None = utc(nullable=True)
+    version: int = 1
+    score: float | None = None
+    criteria: str = ""  # JSON: R13 score per criterion
+    created_at: datetime = utc()
+    updated_at: datetime = utc()
+
+
+class Attachment(SQLModel, table=True):
+    """A file of a case, stored under its sha256 in the files folder."""
+
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    kind: str  # form | stamped_scan
+    original_name: str
+    sha256: str
+    size: int
+    actor: str
+    created_at: datetime = utc()
+
+
+class Waiver(SQLModel, table=True):
+    """An exception org granted one case for one rule (R2), with its reason."""
+
+    __tablename__ = "waiver"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    rule: str
+    reason: str
+    actor: str
+    at: datetime = utc()
+
+
+class History(SQLModel, table=True):
+    """Append-only audit: transitions, and extend / waive / edit / attach rows."""
+
+    __tablename__ = "history"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    at: datetime = utc()
+    actor: str
+    role: str
+    on_behalf_of: str = ""
+    trigger: str
+    source: str
+    dest: str
+    inputs: str = ""  # JSON
+    comment: str = ""

@@ -1,0 +1,94 @@
+"""A workspace: one database, the machine it runs, and the acting user, at a given `now`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from sqlmodel import Session, col, select
+
+from . import clock
+from . import spec as spec_mod
+from .errors import NotFound, UsageError
+from .models import Campaign, CampaignDue, SpecRecord, User
+from .store import Store
+
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user a command acts as."""
+
+    id: int
+    name: str
+    role: str
+    committee_id: int | None
+    branch_id: int | None
+    email: str
+
+
+class Workspace:
+    """Everything a command needs: the store, the spec in force, the actor's name and `now`."""
+
+    def __init__(self, store: Store, now: datetime, user: str = ADMIN) -> None:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        self.store = store
+        self.now = now
+        self.user = user
+
+    @cached_property
+    def spec(self) -> spec_mod.Spec:
+        """The spec stored by the latest `init` (every process sharing the database uses it)."""
+        if not self.store.is_initialized():
+            raise UsageError("数据库尚未初始化：请先运行 branchflow init。")
+        with self.store.read() as s:
+            record = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
+        if record is None:
+            raise UsageError("数据库尚未初始化：请先运行 branchflow init。")
+        return spec_mod.parse(record.text, record.source)
+
+    def actor(self, session: Session) -> Actor:
+        """The acting user, or NotFound with what to do."""
+        row = session.exec(select(User).where(col(User.name) == self.user)).first()
+        if row is None or row.id is None:
+            raise NotFound(f"没有用户 {self.user!r}：请检查 --as，或由党委组织部用 user add 添加。")
+        return Actor(row.id, row.name, row.role, row.committee_id, row.branch_id, row.email)
+
+    def campaign(self, session: Session, year: int | None = None) -> Campaign:
+        """The campaign of `year`, or the latest one created."""
+        query = select(Campaign)
+        query = query.where(col(Campaign.year) == year) if year else query.order_by(col(Campaign.id).desc())
+        found = session.exec(query).first()
+        if found is None:
+            if year:
+                raise NotFound(f"没有 {year} 年的创建工作：请先运行 branchflow init --campaign {year}。")
+            raise NotFound("还没有任何年度的创建工作：请先运行 branchflow init。")
+        return found
+
+
+def init(store: Store, spec: spec_mod.Spec, year: int, now: datetime) -> tuple[Campaign, bool]:
+    """Create schema (idempotent), store the spec, create `year`'s campaign and the admin user."""
+    calendar = spec.calendar(year)
+    store.create_schema()
+    with store.write() as s:
+        latest = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
+        if latest is None or latest.text != spec.text:
+            s.add(SpecRecord(source=spec.source, text=spec.text, loaded_at=clock.to_db(now)))
+        campaign = s.exec(select(Campaign).where(col(Campaign.year) == year)).first()
+        created = campaign is None
+        if campaign is None:
+            campaign = Campaign(year=year, label=calendar.label, created_at=clock.to_db(now))
+            s.add(campaign)
+            s.flush()
+            assert campaign.id is not None
+            for state, day in calendar.due.items():
+                s.add(CampaignDue(campaign_id=campaign.id, state=state, due_at=clock.to_db(clock.end_of_day(day))))
+        if s.exec(select(User).where(col(User.name) == ADMIN)).first() is None:
+            s.add(User(name=ADMIN, role="org"))
+        s.flush()
+        s.refresh(campaign)
+        s.expunge(campaign)
+    return campaign, created
