@@ -91,10 +91,13 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, limit: int = 60) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
-    return "" if value is None else str(value)
+    if isinstance(value, dict):
+        value = "；".join(f"{k}={_cell(v, 24)}" for k, v in value.items())
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> None:
@@ -628,15 +631,23 @@ def demo(ctx: click.Context, keep: str | None) -> None:
     """
     from workflow import demo as demo_mod
 
-    demo_mod.run(lambda argv: _run_step(argv), keep, click.echo)
+    demo_mod.run(_run_step, keep, click.echo)
 
 
-def _run_step(argv: list[str]) -> int:
-    """Run one CLI invocation in-process for the demo; return its exit code."""
-    try:
-        cli.main(args=argv, prog_name="branchflow")
-    except SystemExit as exc:
-        return int(exc.code or 0)
+def _run_step(argv: list[str], quiet: bool) -> int:
+    """Run one CLI invocation in-process for the demo (output hidden when quiet); return its exit code."""
+    import contextlib
+    import io
+
+    sink = io.StringIO()
+    with (
+        contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext(),
+        contextlib.redirect_stderr(sink) if quiet else contextlib.nullcontext(),
+    ):
+        try:
+            cli.main(args=argv, prog_name="branchflow")
+        except SystemExit as exc:
+            return int(exc.code or 0)
     return 0
 
 
