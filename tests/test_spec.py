@@ -1,0 +1,163 @@
+"""states.yaml is checked before use: each broken file in tests/data gives its exact message, file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from workflow import spec
+from workflow.errors import SpecError, UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+BAD = "状态配置文件有误"
+
+# One tiny broken file per mistake, with the line of the offending value and the message.
+INVALID = [
+    (
+        "invalid_malformed_yaml.yaml",
+        8,
+        "状态配置文件不是合法的 YAML：{path} 第 8 行：expected <block end>, but found '<block mapping start>'。请检查缩进和冒号。",
+    ),
+    (
+        "invalid_unknown_top_key.yaml",
+        8,
+        BAD
+        + "：{path} 第 8 行（stages）：未知的键 'stages'；允许的键：version, timezone, roles, states, transitions, rules, campaigns, reminders",
+    ),
+    ("invalid_unknown_state.yaml", 8, BAD + "：{path} 第 8 行（transitions.0.dest）：未知的状态 'finished'"),
+    ("invalid_unknown_role.yaml", 9, BAD + "：{path} 第 9 行（transitions.0.roles.1）：未知的角色 'secretary'；已定义的角色：org"),
+    (
+        "invalid_unknown_condition.yaml",
+        10,
+        BAD + "：{path} 第 10 行（transitions.0.conditions.1）：未知的条件 'r99_lucky'；可用的条件：r1_attested, r2_no_repeat, "
+        "r3_single_case, r4_model_cycle, r5_quota, r6_one_theme, r7_complete_plan, r8_attachments, r8_on_time, r9_excellent",
+    ),
+    (
+        "invalid_no_way_out.yaml",
+        4,
+        BAD + "：{path} 第 4 行（states.1）：非终止状态没有出口：review（请加 transition 或标为 terminal: true）",
+    ),
+    ("invalid_unreachable_state.yaml", 5, BAD + "：{path} 第 5 行（states.2）：从初始状态无法到达：archived"),
+    ("invalid_bad_date.yaml", 11, BAD + "：{path} 第 11 行（campaigns.2024.due.draft）：日期无效：'2024-02-30'；请写成 2024-05-06"),
+    (
+        "invalid_duplicate_trigger.yaml",
+        8,
+        BAD + "：{path} 第 8 行（transitions.1.trigger）：trigger 'finish' 重复定义；同一 trigger 的多个来源请写成 source 列表",
+    ),
+    ("invalid_duplicate_source.yaml", 7, BAD + "：{path} 第 7 行（transitions.0.source）：状态 'draft' 上的 trigger 'finish' 重复"),
+    ("invalid_exit_from_terminal.yaml", 8, BAD + "：{path} 第 8 行（transitions.1.source）：终止状态 'done' 不能再有出口（reopen）"),
+    (
+        "invalid_two_initial_states.yaml",
+        2,
+        BAD + "：{path} 第 2 行（states）：须恰有一个 initial: true 的状态，实际有 2 个：['draft', 'review']",
+    ),
+    ("invalid_yes_is_not_true.yaml", 6, BAD + "：{path} 第 6 行（states.0.initial）：应是 true 或 false，实际是 'yes'"),
+    ("invalid_duplicate_key.yaml", 6, BAD + "：{path} 第 6 行：键 label 重复出现，请只保留一个"),
+    ("invalid_missing_due_date.yaml", 13, BAD + "：{path} 第 13 行（campaigns.2024.due）：2024 年缺少这些状态的截止日期：review"),
+]
+
+# The smallest valid file the broken ones differ from (kept inline so the data folder holds only broken files).
+MINIMAL = """\
+roles: {org: 党委组织部}
+states:
+  - {id: draft, label: 草稿, owner: org, initial: true}
+  - {id: done, label: 完成, terminal: true}
+transitions:
+  - {trigger: finish, source: draft, dest: done, roles: [org]}
+rules: {not_live: [done], participated: [done], quota: {not_counted: [draft]}}
+campaigns:
+  2024: {due: {draft: 2024-05-06}}
+"""
+
+
+def check_states(path: Path | str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["check-states", str(path)], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(("name", "line", "message"), INVALID, ids=[case[0].removesuffix(".yaml") for case in INVALID])
+def test_invalid_states_file_is_refused_with_its_file_and_line(name: str, line: int, message: str) -> None:
+    path = DATA / name
+    with pytest.raises(SpecError) as caught:
+        spec.load_file(path)
+    assert caught.value.message == message.format(path=path)
+    assert caught.value.code == 2
+    assert caught.value.extra == {"file": str(path), "line": line}
+
+
+def test_every_invalid_file_in_the_data_folder_has_its_case() -> None:
+    assert sorted(p.name for p in DATA.glob("invalid_*.yaml")) == sorted(case[0] for case in INVALID)
+
+
+def test_the_minimal_file_the_invalid_ones_start_from_is_valid() -> None:
+    loaded = spec.parse(MINIMAL, "minimal.yaml")
+    assert [s.id for s in loaded.states] == ["draft", "done"]
+    assert loaded.calendars[2024].due["draft"].isoformat() == "2024-05-06"
+
+
+def test_check_states_exits_0_for_the_shipped_file() -> None:
+    code, output = check_states(ROOT / "states.yaml")
+    assert code == 0
+    assert output == f"{ROOT / 'states.yaml'} 有效：13 个状态，13 个操作，年度 2024, 2025, 2026, 2027。\n"
+
+
+@pytest.mark.parametrize(("name", "line", "message"), INVALID[:3] + INVALID[7:8], ids=["malformed", "top_key", "state", "date"])
+def test_check_states_exits_2_with_the_message_and_no_traceback(name: str, line: int, message: str) -> None:
+    code, output = check_states(DATA / name)
+    assert code == 2
+    assert output == message.format(path=DATA / name) + "\n"
+    assert "Traceback" not in output
+
+
+def test_check_states_on_a_missing_file_exits_2() -> None:
+    code, output = check_states(DATA / "no_such_states.yaml")
+    assert code == 2
+    assert output == f"找不到状态配置文件：{DATA / 'no_such_states.yaml'}。请检查路径。\n"
+
+
+def test_a_states_file_not_in_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes(MINIMAL.encode("gbk"))
+    code, output = check_states(path)
+    assert code == 2
+    assert output == f"状态配置文件不是 UTF-8 编码：{path}。请另存为 UTF-8。\n"
+
+
+def test_the_shipped_states_file_is_valid_and_the_packaged_copy_is_identical() -> None:
+    shipped = (ROOT / "states.yaml").read_bytes()
+    assert shipped == (ROOT / "workflow" / "states.yaml").read_bytes()
+    assert spec.packaged_text() == shipped.decode("utf-8")
+    loaded = spec.load_file(ROOT / "states.yaml")
+    assert loaded.initial.id == "draft"
+    assert {s.id for s in loaded.states if s.terminal} == {
+        "completed",
+        "rejected",
+        "not_approved",
+        "withdrawn",
+        "check_failed",
+        "closing_failed",
+    }
+    assert loaded.rules.excellent_score == 90
+    assert (loaded.rules.quota.threshold, loaded.rules.quota.small, loaded.rules.quota.large) == (10, 1, 2)
+    assert loaded.calendars[2024].due["draft"].isoformat() == "2024-05-06"
+
+
+def test_yes_no_on_off_stay_words_and_never_become_booleans() -> None:
+    text = MINIMAL.replace("{id: done, label: 完成, terminal: true}", "{id: off, label: no, terminal: true}").replace(
+        "dest: done", "dest: off"
+    )
+    text = text.replace("not_live: [done], participated: [done]", "not_live: [off], participated: [off]")
+    loaded = spec.parse(text, "words.yaml")
+    assert loaded.by_id["off"].label == "no"
+    assert loaded.transitions[0].dest == "off"
+
+
+def test_a_year_without_calendar_is_refused_with_the_years_there_are() -> None:
+    loaded = spec.parse(MINIMAL, "minimal.yaml")
+    with pytest.raises(UsageError) as caught:
+        loaded.calendar(2031)
+    assert caught.value.message == "states.yaml 中没有 2031 年的日程；已有：2024。请在 campaigns 下增加 2031 年的各阶段截止日期。"
