@@ -92,4 +92,9 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], c: _Loader, so
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), lines, c, source) for i, item in enumerate(node.value)]
-    return c.construct_object(node, deep=True)
+    try:
+        return c.construct_object(node, deep=True)
+    except ValueError:
+        # 2024-02-30 looks like a timestamp but is no date: keep the text, so that the
+        # validator reports it with its path and line instead of the CLI crashing.
+        return node.value
