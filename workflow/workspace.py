@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from . import clock
@@ -52,7 +53,13 @@ class Workspace:
 
     def actor(self, session: Session) -> Actor:
         """The acting user, or NotFound with what to do."""
-        row = session.exec(select(User).where(col(User.name) == self.user)).first()
+        try:
+            row = session.exec(select(User).where(col(User.name) == self.user)).first()
+        except DBAPIError:
+            # Every command asks for the actor first, so a database `init` never ran on is caught here.
+            if not self.store.is_initialized():
+                raise UsageError("数据库尚未初始化：请先运行 branchflow init。") from None
+            raise
         if row is None or row.id is None:
             raise NotFound(f"没有用户 {self.user!r}：请检查 --as，或由党委组织部用 user add 添加。")
         return Actor(row.id, row.name, row.role, row.committee_id, row.branch_id, row.email)
