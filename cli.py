@@ -92,6 +92,10 @@ def _width(text: str) -> int:
 
 
 def _cell(value: Any, limit: int = 60) -> str:
+    if isinstance(value, datetime):
+        from workflow import clock
+
+        return clock.show(value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, dict):
@@ -115,9 +119,15 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> None
 def emit(opts: Options, data: Any, human: Callable[[], None]) -> None:
     """JSON for scripts (`--json`), else the human rendering."""
     if opts.as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1, default=_json_default))
     else:
         human()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return str(value)
 
 
 def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
@@ -417,11 +427,11 @@ def case_show(opts: Options, case_id: int) -> None:
             "score": "评审分",
         }
         for key, label in labels.items():
-            click.echo(f"{label}：{'' if data.get(key) is None else data[key]}")
+            click.echo(f"{label}：{_cell(data.get(key), 10_000)}")
         for a in data["attachments"]:
             click.echo(f"附件：{a['kind']} {a['name']}（{a['size']} 字节，sha256 {a['sha256'][:12]}…）")
         for w in data["waivers"]:
-            click.echo(f"例外：{w['rule']}（{w['actor']}，{w['at']}）：{w['reason']}")
+            click.echo(f"例外：{w['rule']}（{w['actor']}，{_cell(w['at'])}）：{w['reason']}")
 
     emit(opts, data, human)
 
@@ -505,7 +515,7 @@ def advance(opts: Options, case_id: int, trigger: str, comment: str, data_pairs:
         "source": fired.source,
         "state": fired.dest,
         "state_label": spec.label(fired.dest),
-        "due_at": clock.show(fired.due_at),
+        "due_at": fired.due_at,
         "version": fired.version,
     }
     emit(
@@ -540,7 +550,7 @@ def extend(opts: Options, case_id: int | None, state: str | None, until: str, re
     deadline = clock.parse_deadline(until)
     if case_id is not None:
         data = deadlines.extend_case(ws, case_id, deadline, reason)
-        emit(opts, data, lambda: click.echo(f"申报 {case_id} 的截止时间已从 {data['from']} 延至 {data['until']}。"))
+        emit(opts, data, lambda: click.echo(f"申报 {case_id} 的截止时间已从 {_cell(data['from'])} 延至 {_cell(data['until'])}。"))
     else:
         assert state is not None
         data = deadlines.extend_state(ws, state, deadline, reason, year)
@@ -549,7 +559,7 @@ def extend(opts: Options, case_id: int | None, state: str | None, until: str, re
             opts,
             data,
             lambda: click.echo(
-                f"{data['campaign']} 年“{ws.spec.label(state)}”阶段截止时间已从 {data['from']} 调整为 {data['until']}，涉及 {len(moved)} 个申报。"
+                f"{data['campaign']} 年“{ws.spec.label(state)}”阶段截止时间已从 {_cell(data['from'])} 调整为 {_cell(data['until'])}，涉及 {len(moved)} 个申报。"
             ),
         )
 

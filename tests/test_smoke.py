@@ -13,7 +13,7 @@ def test_one_case_walks_from_draft_to_completed(bf: Bf) -> None:
     bf.ok("advance", cid, "submit_results", user="zhibu1", now="2025-04-20T10:00")
     bf.ok("advance", cid, "accept", user="zzb", now="2025-05-20T10:00")
     case = bf.json("case", "show", cid)
-    assert case["state"] == "completed" and case["due_at"] == ""
+    assert case["state"] == "completed" and case["due_at"] is None
     history = bf.json("case", "history", cid)
     assert [h["trigger"] for h in history if h["source"] != h["dest"]] == [
         "create",

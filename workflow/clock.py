@@ -66,6 +66,11 @@ def show(moment: datetime | None) -> str:
     return moment.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def iso(moment: datetime | None) -> str:
+    """ISO-8601 with offset, to the second, for JSON and stored inputs ('' for None)."""
+    return moment.astimezone(TZ).isoformat(timespec="seconds") if moment else ""
+
+
 def show_day(moment: datetime) -> str:
     """A day as the notice writes it: 2024年9月30日."""
     local = moment.astimezone(TZ)

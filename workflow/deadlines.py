@@ -53,13 +53,13 @@ def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> di
             .where(col(Case.id) == case_id)
             .values(due_at=clock.to_db(until), version=col(Case.version) + 1, updated_at=clock.to_db(ws.now))
         )
-        old = clock.show(row.due_at)
+        old = row.due_at
         s.execute(
             insert(History).values(
-                **_history(case_id, ws, actor.name, "extend", row.state, {"from": old, "until": clock.show(until)}, reason)
+                **_history(case_id, ws, actor.name, "extend", row.state, {"from": clock.iso(old), "until": clock.iso(until)}, reason)
             )
         )
-        return {"case": case_id, "state": row.state, "from": old, "until": clock.show(until)}
+        return {"case": case_id, "state": row.state, "from": old, "until": until}
 
 
 def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: int | None = None) -> dict[str, object]:
@@ -90,13 +90,13 @@ def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: 
                 .where(col(Case.id).in_(moved))
                 .values(due_at=new, version=col(Case.version) + 1, updated_at=clock.to_db(ws.now))
             )
-            inputs = {"state": state, "from": clock.show(clock.from_db(stored)), "until": clock.show(until)}
+            inputs = {"state": state, "from": clock.iso(clock.from_db(stored)), "until": clock.iso(until)}
             s.execute(insert(History), [_history(cid, ws, actor.name, "extend", state, inputs, reason) for cid in moved])
         return {
             "campaign": campaign.year,
             "state": state,
-            "from": clock.show(clock.from_db(stored)),
-            "until": clock.show(until),
+            "from": clock.from_db(stored),
+            "until": until,
             "cases": moved,
         }
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import clock
 from .errors import UsageError
 
 
 def _flat(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return clock.show(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False) if value else ""
     if isinstance(value, bool):

@@ -71,7 +71,7 @@ def _row(ws: Workspace, r: Any) -> dict[str, Any]:
         "state": r[4],
         "state_label": spec.label(r[4]),
         "owner": spec.roles.get(owner, "") if owner else "",
-        "due_at": clock.show(clock.from_db(r[5])) if r[5] else "",
+        "due_at": clock.from_db(r[5]) if r[5] else None,
         "version": r[6],
     }
 
@@ -107,7 +107,7 @@ def overdue(ws: Workspace, committee: str | None = None, year: int | None = None
         out = []
         for r in s.execute(q):
             row = _row(ws, r)
-            row["days_overdue"] = max(1, clock.days_between(ws.now, clock.from_db(r[5])))
+            row["days_overdue"] = max(1, clock.days_between(ws.now, row["due_at"]))
             out.append(row)
         return out
 
@@ -123,11 +123,11 @@ def show(ws: Workspace, case_id: int) -> dict[str, Any]:
         assert case is not None
         year = s.execute(select(col(Campaign.year)).where(col(Campaign.id) == row.campaign_id)).scalar_one()
         atts = [
-            {"kind": a.kind, "name": a.original_name, "sha256": a.sha256, "size": a.size, "at": clock.show(clock.from_db(a.created_at))}
+            {"kind": a.kind, "name": a.original_name, "sha256": a.sha256, "size": a.size, "at": clock.from_db(a.created_at)}
             for a in s.execute(select(Attachment).where(col(Attachment.case_id) == case_id).order_by(col(Attachment.id))).scalars()
         ]
         waivers = [
-            {"rule": w.rule, "reason": w.reason, "actor": w.actor, "at": clock.show(clock.from_db(w.at))}
+            {"rule": w.rule, "reason": w.reason, "actor": w.actor, "at": clock.from_db(w.at)}
             for w in s.execute(select(Waiver).where(col(Waiver.case_id) == case_id)).scalars()
         ]
     owner = spec.by_id[row.state].owner if row.state in spec.by_id else None
@@ -143,7 +143,7 @@ def show(ws: Workspace, case_id: int) -> dict[str, Any]:
         "state": row.state,
         "state_label": spec.label(row.state),
         "owner": spec.roles.get(owner, "") if owner else "",
-        "due_at": clock.show(row.due_at),
+        "due_at": row.due_at,
         "version": case.version,
         "score": case.score,
         "criteria": json.loads(case.criteria) if case.criteria else {},
@@ -161,7 +161,7 @@ def history(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
         rows = s.execute(select(History).where(col(History.case_id) == case_id).order_by(col(History.id))).scalars().all()
     return [
         {
-            "at": clock.show(clock.from_db(h.at)),
+            "at": clock.from_db(h.at),
             "actor": h.actor,
             "role": h.role,
             "on_behalf_of": h.on_behalf_of,
