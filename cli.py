@@ -583,17 +583,20 @@ def waive(opts: Options, case_id: int, rule: str, reason: str) -> None:
 @cli.command()
 @click.option("--committee", help="只看该分党委。")
 @click.option("--state", help="只看该状态（状态 id）。")
+@click.option("--limit", type=click.IntRange(min=1), help="最多列出多少个申报（按编号；数量统计仍是全部）。")
 @campaign_option
 @exports
 @pass_opts
-def status(opts: Options, committee: str | None, state: str | None, year: int | None, xlsx_path: str | None, csv_path: str | None) -> None:
+def status(
+    opts: Options, committee: str | None, state: str | None, limit: int | None, year: int | None, xlsx_path: str | None, csv_path: str | None
+) -> None:
     """每个申报的状态，以及各状态的数量。
 
     Example: branchflow status --committee 文法学院分党委 --xlsx 进度.xlsx
     """
     from workflow import queries
 
-    result = queries.status(opts.workspace(), committee, state, year)
+    result = queries.status(opts.workspace(), committee, state, year, limit)
     write_exports(xlsx_path, csv_path, queries.CASE_HEADERS, result["cases"], "申报进度")
 
     def human() -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from . import access, clock
@@ -76,8 +75,10 @@ def _row(ws: Workspace, r: Any) -> dict[str, Any]:
     }
 
 
-def status(ws: Workspace, committee: str | None = None, state: str | None = None, year: int | None = None) -> dict[str, Any]:
-    """Every case visible to the actor, with counts per state."""
+def status(
+    ws: Workspace, committee: str | None = None, state: str | None = None, year: int | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """Cases visible to the actor (the first `limit` by id, or all), with counts per state over all of them."""
     if state:
         ws.spec.state(state)
     with ws.store.read() as s:
@@ -85,10 +86,13 @@ def status(ws: Workspace, committee: str | None = None, state: str | None = None
         q = _base(year, s, ws, actor, committee)
         if state:
             q = q.where(col(Case.state) == state)
-        rows = [_row(ws, r) for r in s.execute(q.order_by(col(Case.id)))]
-    counts = Counter(r["state"] for r in rows)
-    per_state = [{"state": st.id, "state_label": st.label, "count": counts[st.id]} for st in ws.spec.states if counts[st.id]]
-    return {"cases": rows, "counts": per_state, "total": len(rows)}
+        counted = dict(s.execute(q.with_only_columns(col(Case.state), func.count()).group_by(col(Case.state))).all())
+        q = q.order_by(col(Case.id))
+        if limit:
+            q = q.limit(limit)
+        rows = [_row(ws, r) for r in s.execute(q)]
+    per_state = [{"state": st.id, "state_label": st.label, "count": counted[st.id]} for st in ws.spec.states if counted.get(st.id)]
+    return {"cases": rows, "counts": per_state, "total": sum(counted.values())}
 
 
 def overdue(ws: Workspace, committee: str | None = None, year: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
