@@ -150,3 +150,72 @@ class History(SQLModel, table=True):
     dest: str
     inputs: str = ""  # JSON
     comment: str = ""
+
+
+class Outbox(SQLModel, table=True):
+    """R14: one reminder to one recipient by one channel, written by the sweep that decided it.
+
+    The unique key (case, state, due_at, offset, recipient, channel) is what makes a reminder happen
+    once: a later sweep, or a concurrent one, finds the row and adds nothing. A new due date (an
+    extension) is a new key, so it arms new reminders. `offset` is 7d / 3wd / 12h, `overdue`, or
+    `digest:YYYY-MM-DD` for org's daily overdue digest.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("case_id", "state", "due_at", "offset", "recipient", "channel", name="uq_outbox_key"),
+        Index("ix_outbox_status_next", "status", "next_try_at"),
+        Index("ix_outbox_lease", "lease_owner"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    state: str
+    due_at: datetime = utc()
+    offset: str
+    kind: str  # before | overdue | digest
+    recipient: str  # an email address, lower case: the person, whatever the channel
+    recipient_name: str = ""
+    channel: str
+    status: str = "pending"  # pending | sent | failed | cancelled
+    attempts: int = 0
+    last_error: str = ""
+    next_try_at: datetime = utc()
+    lease_owner: str | None = None
+    lease_until: datetime | None = utc(nullable=True)
+    delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
+    created_at: datetime = utc()
+    sent_at: datetime | None = utc(nullable=True)
+
+
+class Delivery(SQLModel, table=True):
+    """One message: the outbox rows one recipient gets by one channel in one sweep.
+
+    `message_key` is derived from the keys of the rows it carries, so the same message sent again
+    after a crash has the same key (and the same e-mail Message-ID).
+    """
+
+    __tablename__ = "delivery"
+    id: int | None = Field(default=None, primary_key=True)
+    message_key: str = Field(unique=True)
+    channel: str
+    recipient: str
+    subject: str = ""
+    outbox_ids: str = ""  # JSON list
+    status: str = "sending"  # sending | sent | retry | failed
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime = utc()
+    sent_at: datetime | None = utc(nullable=True)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at sending a delivery; `finished_at` stays empty if the sender died mid-send."""
+
+    __tablename__ = "delivery_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    owner: str
+    started_at: datetime = utc()
+    finished_at: datetime | None = utc(nullable=True)
+    outcome: str = ""  # sent | temporary | permanent ('' while in progress)
+    error: str = ""

@@ -22,7 +22,11 @@ TRANSITION_KEYS = ("trigger", "label", "source", "dest", "roles", "conditions", 
 INPUT_KEYS = ("type", "required", "min", "max", "label")
 RULE_KEYS = ("quota", "excellent_score", "themes", "other_theme", "not_live", "participated", "waivable")
 QUOTA_KEYS = ("threshold", "small", "large", "not_counted")
-REMINDER_KEYS = ("before", "max_per_state", "overdue_notice", "digest", "sweep_every_minutes", "states")
+REMINDER_KEYS = ("before", "send_at", "max_per_state", "overdue_notice", "digest", "sweep_every_minutes", "states")
+REMINDER_STATE_KEYS = ("before", "notify", "action")
+# Who a reminder goes to: the branch contact from the roster, the committee's users with an
+# email, or org's users with an email.
+AUDIENCES = ("branch", "committee", "org")
 OFFSET_RX = re.compile(r"^(\d+)(d|wd|h)$")
 
 
@@ -115,10 +119,20 @@ class ReminderPolicy:
     digest_time: str = "08:30"
     digest_working_days: bool = True
     sweep_every_minutes: int = 15
+    send_at: str = "08:30"  # day and working-day reminders go out from this time of the day
+    notify: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    actions: dict[str, str] = field(default_factory=dict)
 
     def offsets(self, state: str) -> tuple[Offset, ...]:
         """The offsets for one state (its own list, else the default)."""
         return self.per_state.get(state, self.before)
+
+    def audience(self, state: StateSpec) -> tuple[str, ...]:
+        """Who is reminded in a state: its own list, else branch and committee for their
+        states and org for org's (see AUDIENCES)."""
+        if state.id in self.notify:
+            return self.notify[state.id]
+        return ("org",) if state.owner == "org" else ("branch", "committee")
 
 
 @dataclass(frozen=True)
@@ -453,25 +467,57 @@ class _Builder:
         per_state: dict[str, tuple[Offset, ...]] = {}
         ids = {s.id: s for s in states}
         raw_states = self.mapping(m.get("states", {}), ("reminders", "states"), tuple(ids))
+        notify: dict[str, tuple[str, ...]] = {}
+        actions: dict[str, str] = {}
         for sid, raw in raw_states.items():
             p = ("reminders", "states", sid)
             if ids[sid].terminal:
                 raise self.fail(p, f"终止状态 {sid!r} 不需要提醒")
-            sm = self.mapping(raw, p, ("before",))
-            per_state[sid] = self.offsets(sm.get("before", []), (*p, "before"))
+            sm = self.mapping(raw, p, REMINDER_STATE_KEYS)
+            if "before" in sm:
+                per_state[sid] = self.offsets(sm["before"], (*p, "before"))
+            if "notify" in sm:
+                notify[sid] = self.audiences(sm["notify"], (*p, "notify"))
+            if "action" in sm:
+                actions[sid] = self.string(sm["action"], (*p, "action"), "action")
         digest = self.mapping(m.get("digest", {}), ("reminders", "digest"), ("time", "working_days"))
-        dtime = str(digest.get("time", base.digest_time))
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", dtime):
-            raise self.fail(("reminders", "digest", "time"), f"时间应写成 08:30，实际是 {dtime!r}")
+        dtime = self.clock_time(digest.get("time", base.digest_time), ("reminders", "digest", "time"))
+        send_at = self.clock_time(m.get("send_at", base.send_at), ("reminders", "send_at"))
+        max_per_state = int(self.number(m.get("max_per_state", base.max_per_state), ("reminders", "max_per_state"), integer=True))
+        if max_per_state < 1:
+            raise self.fail(("reminders", "max_per_state"), f"max_per_state 至少为 1，实际是 {max_per_state}")
+        every = int(self.number(m.get("sweep_every_minutes", 15), ("reminders", "sweep_every_minutes"), integer=True))
+        if not 1 <= every <= 1440:
+            raise self.fail(("reminders", "sweep_every_minutes"), f"sweep_every_minutes 应在 1 到 1440 之间，实际是 {every}")
         return ReminderPolicy(
             before=before,
             per_state=per_state,
-            max_per_state=int(self.number(m.get("max_per_state", base.max_per_state), ("reminders", "max_per_state"), integer=True)),
+            max_per_state=max_per_state,
             overdue_notice=self.boolean(m.get("overdue_notice", True), ("reminders", "overdue_notice")),
             digest_time=dtime,
             digest_working_days=self.boolean(digest.get("working_days", True), ("reminders", "digest", "working_days")),
-            sweep_every_minutes=int(self.number(m.get("sweep_every_minutes", 15), ("reminders", "sweep_every_minutes"), integer=True)),
+            sweep_every_minutes=every,
+            send_at=send_at,
+            notify=notify,
+            actions=actions,
         )
+
+    def clock_time(self, value: Any, path: tuple[Any, ...]) -> str:
+        text = str(value)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+            # YAML 1.1 reads an unquoted 08:30 as the base-60 integer 510.
+            hint = '（请加引号："08:30"）' if isinstance(value, int) else ""
+            raise self.fail(path, f'时间应写成 "08:30"，实际是 {text!r}{hint}')
+        return text
+
+    def audiences(self, value: Any, path: tuple[Any, ...]) -> tuple[str, ...]:
+        got = self.str_list(value, path, "notify")
+        if not got:
+            raise self.fail(path, f"notify 不能为空；可选：{', '.join(AUDIENCES)}")
+        for j, who in enumerate(got):
+            if who not in AUDIENCES:
+                raise self.fail((*path, j), f"未知的提醒对象 {who!r}；可选：{', '.join(AUDIENCES)}")
+        return got
 
     def offsets(self, value: Any, path: tuple[Any, ...]) -> tuple[Offset, ...]:
         items = self.str_list(value, path, "提醒时间")
