@@ -762,6 +762,57 @@ def calendar(opts: Options, ics_path: str, committee: str | None, year: int | No
     )
 
 
+@cli.group()
+def db() -> None:
+    """数据库：建库、升级结构、复制到另一个数据库（SQLite 或 PostgreSQL）。"""
+
+
+@db.command("upgrade")
+@pass_opts
+def db_upgrade(opts: Options) -> None:
+    """建库，或把数据库结构升级到最新版本（可重复运行；多个进程同时运行也安全）。
+
+    Example: branchflow --db postgresql+psycopg://bf@db.example.edu.cn/branchflow db upgrade
+    """
+    from workflow.store import Store
+
+    done = Store(opts.db).create_schema()
+    data = {"before": done.before, "after": done.after, "adopted": done.adopted}
+
+    def human() -> None:
+        if done.adopted:
+            click.echo(f"旧版 init 建立的数据库已登记为结构版本 {done.before}。")
+        if done.before == done.after:
+            click.echo(f"数据库结构已是最新版本 {done.after}，未做修改。")
+        else:
+            click.echo(f"数据库结构：{done.before or '空库'} → {done.after}。")
+
+    emit(opts, data, human)
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, help="目标数据库地址（须为空库），如 postgresql+psycopg://用户@主机/库名。")
+@pass_opts
+def db_copy(opts: Options, target: str) -> None:
+    """把 --db 数据库的全部数据（含操作记录）复制到另一个空数据库，在一个事务中完成。
+
+    附件文件不在数据库中：请另行把附件目录复制到 BRANCHFLOW_FILES 指向的共享目录。
+
+    Example: branchflow --db branchflow.db db copy --to postgresql+psycopg://bf@db.example.edu.cn/branchflow
+    """
+    from workflow import transfer
+    from workflow.store import Store
+
+    counts = transfer.copy(Store(opts.db), Store(target))
+    rows = [{"table": name, "rows": n} for name, n in counts.items()]
+
+    def human() -> None:
+        table(rows, {"table": "表", "rows": "行数"})
+        click.echo(f"已复制 {sum(counts.values())} 行。附件文件请另行复制到目标环境的 BRANCHFLOW_FILES 目录。")
+
+    emit(opts, {"tables": counts, "rows": sum(counts.values())}, human)
+
+
 @cli.command()
 @click.option("--keep", type=click.Path(file_okay=False), help="把演示数据库留在这个目录（默认用完即删）。")
 @click.pass_context

@@ -24,18 +24,34 @@ PG_BASE = os.environ.get("BRANCHFLOW_TEST_PG_URL", "postgresql+psycopg://postgre
 START = "2024-04-25T09:00"
 
 
-def pg_reachable() -> bool:
+def pg_unavailable() -> str | None:
+    """Why the PostgreSQL tests cannot run (None: they can): the server must accept a real login, not just a socket."""
     if os.environ.get("BRANCHFLOW_TEST_PG") == "0":
-        return False
+        return "disabled by BRANCHFLOW_TEST_PG=0"
+    import sqlalchemy as sa
+
+    url = sa.make_url(PG_BASE)
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
+        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=1):
+            pass
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (OSError, sa.exc.DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"PostgreSQL not usable at {url.render_as_string(hide_password=True)}: {reason}"
+    return None
 
 
-PG = pg_reachable()
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG, reason="PostgreSQL not reachable at 127.0.0.1:5432"))]
+PG_SKIP = pg_unavailable()
+PG = PG_SKIP is None
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG, reason=PG_SKIP or ""))]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """End every run (even with -q) by saying whether the PostgreSQL half of the suite ran."""
+    terminalreporter.write_line(f"PostgreSQL tests: {'ran against ' + PG_BASE if PG else 'SKIPPED — ' + (PG_SKIP or '')}")
 
 
 def make_pg_url() -> str:

@@ -6,30 +6,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from . import models  # noqa: F401  (registers the tables)
 from .errors import UsageError
 
-DEFAULT_URL = "sqlite:///branchflow.db"
+if TYPE_CHECKING:
+    from . import schema
 
-_APPEND_ONLY = {
-    "sqlite": [
-        "CREATE TRIGGER IF NOT EXISTS history_no_update BEFORE UPDATE ON history BEGIN SELECT RAISE(ABORT, 'history is append-only'); END",
-        "CREATE TRIGGER IF NOT EXISTS history_no_delete BEFORE DELETE ON history BEGIN SELECT RAISE(ABORT, 'history is append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'history is append-only'; END; $$ LANGUAGE plpgsql",
-        "DROP TRIGGER IF EXISTS history_append_only ON history",
-        "CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON history FOR EACH ROW EXECUTE FUNCTION history_append_only()",
-    ],
-}
+DEFAULT_URL = "sqlite:///branchflow.db"
 
 
 def normalize_url(url: str | None) -> str:
@@ -37,6 +27,9 @@ def normalize_url(url: str | None) -> str:
     url = (url or "").strip() or DEFAULT_URL
     if "://" not in url:
         return f"sqlite:///{url}"
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"  # the driver we ship (the default, psycopg2, is not installed)
     return url
 
 
@@ -88,24 +81,47 @@ class Store:
         with Session(self.engine) as session:
             yield session
 
-    def create_schema(self) -> None:
-        """Create every table and index that is missing, and guard history against changes."""
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A plain connection; a database that cannot be reached or opened is a one-line UsageError."""
         try:
-            SQLModel.metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
-                for statement in _APPEND_ONLY.get(self.dialect, []):
-                    conn.execute(text(statement))
+            conn = self.engine.connect()
         except OperationalError as exc:
-            raise UsageError(f"无法打开数据库 {self.url}：{exc.orig}") from None
+            shown = make_url(self.url).render_as_string(hide_password=True)
+            hint = "文件路径和目录权限" if self.dialect == "sqlite" else "服务器是否运行、库名、用户和密码"
+            raise UsageError(f"无法连接数据库 {shown}：{first_line(exc.orig)}。请检查 --db / BRANCHFLOW_DB 及{hint}。") from None
+        with conn:
+            yield conn
+
+    def lock(self, conn: Connection | Session, name: str) -> None:
+        """Inside a write transaction: make others taking the same lock wait until it ends.
+
+        SQLite writers already run one at a time (BEGIN IMMEDIATE); PostgreSQL gets a transaction-level
+        advisory lock, keyed by the schema too, so that deployments in different schemas don't wait for each other.
+        """
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:name || ':' || coalesce(current_schema(), '')))"),
+                {"name": f"branchflow:{name}"},
+            )
+
+    def create_schema(self) -> schema.Upgrade:
+        """Create or migrate the schema to the newest revision (idempotent; see `workflow.schema`)."""
+        from . import schema
+
+        return schema.upgrade(self)
 
     def is_initialized(self) -> bool:
         """Whether `init` has run on this database."""
         from sqlalchemy import inspect
 
-        try:
-            return inspect(self.engine).has_table("spec")
-        except OperationalError:
-            return False
+        with self.connect() as conn:
+            return inspect(conn).has_table("spec")
+
+
+def first_line(error: object) -> str:
+    """The first line of a driver's error message (psycopg adds hints on further lines)."""
+    return (str(error).strip().splitlines() or [""])[0]
 
 
 def _tune_sqlite(engine: Engine) -> None:

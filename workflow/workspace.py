@@ -81,6 +81,7 @@ def init(store: Store, spec: spec_mod.Spec, year: int, now: datetime) -> tuple[C
     calendar = spec.calendar(year)
     store.create_schema()
     with store.write() as s:
+        store.lock(s, "init")  # two inits at once: the second sees the first's rows instead of adding its own
         latest = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
         if latest is None or latest.text != spec.text:
             s.add(SpecRecord(source=spec.source, text=spec.text, loaded_at=clock.to_db(now)))

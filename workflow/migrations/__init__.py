@@ -1,0 +1,1 @@
+"""Alembic migrations of the Branchflow schema, shipped with the package (run through `workflow.schema`)."""
