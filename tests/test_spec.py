@@ -89,10 +89,6 @@ def test_invalid_states_file_is_refused_with_its_file_and_line(name: str, line: 
     assert caught.value.extra == {"file": str(path), "line": line}
 
 
-def test_every_invalid_file_in_the_data_folder_has_its_case() -> None:
-    assert sorted(p.name for p in DATA.glob("invalid_*.yaml")) == sorted(case[0] for case in INVALID)
-
-
 def test_the_minimal_file_the_invalid_ones_start_from_is_valid() -> None:
     loaded = spec.parse(MINIMAL, "minimal.yaml")
     assert [s.id for s in loaded.states] == ["draft", "done"]
