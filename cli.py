@@ -236,7 +236,10 @@ def graph(opts: Options, states_path: str | None) -> None:
 
 @cli.group()
 def user() -> None:
-    """用户管理。"""
+    """用户管理（仅党委组织部可添加）。
+
+    Example: branchflow user add 张老师 --role committee --committee 文法学院分党委
+    """
 
 
 @user.command("add")
@@ -272,7 +275,10 @@ def user_list(opts: Options) -> None:
 
 @cli.group()
 def roster() -> None:
-    """支部名单。"""
+    """支部名单。
+
+    Example: branchflow roster import 支部名单.xlsx
+    """
 
 
 @roster.command("import")
@@ -305,7 +311,10 @@ def roster_import(opts: Options, path: str, encoding: str | None) -> None:
 
 @cli.group()
 def branch() -> None:
-    """支部。"""
+    """支部。
+
+    Example: branchflow branch list --committee 文法学院分党委
+    """
 
 
 @branch.command("list")
@@ -341,7 +350,10 @@ def branch_list(opts: Options, committee: str | None) -> None:
 
 @cli.group()
 def case() -> None:
-    """申报（每个支部每年一个）。"""
+    """申报（每个支部每年一个）。
+
+    Example: branchflow case show 3
+    """
 
 
 @case.command("new")
