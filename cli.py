@@ -60,7 +60,7 @@ class BranchflowGroup(click.Group):
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
             hint = f"请运行 branchflow {exc.ctx.command_path.split(' ', 1)[1] + ' ' if exc.ctx and ' ' in exc.ctx.command_path else ''}--help 查看用法。"
-            _fail(f"用法错误：{exc.format_message()}。{hint}", 2, as_json)
+            _fail(f"用法错误：{exc.format_message().rstrip('.')}。{hint}", 2, as_json)
         except click.ClickException as exc:
             _fail(f"错误：{exc.format_message()}", exc.exit_code, as_json)
         except Exception as exc:
