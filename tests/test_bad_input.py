@@ -382,6 +382,15 @@ def test_unknown_option_says_so_in_chinese_and_points_to_help(db: Bf) -> None:
     assert line == "用法错误：No such option '--frob'。请运行 branchflow advance --help 查看用法。"
 
 
+def test_a_trigger_on_a_finished_case_says_there_is_nothing_left_to_do(db: Bf) -> None:
+    db.ok("advance", "1", "withdraw", user="wenfa")
+    before = snapshot(db)
+    line = one_chinese_line(db("advance", "1", "submit", "--data", "attest=true", user="wenfa"), 1, "已撤回")
+    assert line == "申报 1 当前状态为“已撤回”，不能执行 submit；可执行的操作：无（已是终止状态）。"
+    one_chinese_line(db("extend", "1", "--until", "2024-05-20", "--reason", "延期", user="zzb"), 1, "已是终止状态“已撤回”，无需延期。")
+    assert snapshot(db) == before
+
+
 def test_bad_now_is_refused_before_anything_happens(db: Bf) -> None:
     before = snapshot(db)
     one_chinese_line(
