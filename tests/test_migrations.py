@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_BASE, Bf, drop_pg_schema, make_pg_url, ready_case
+from conftest import Bf, drop_pg_schema, make_pg_url, ready_case
 from sqlmodel import SQLModel
 
-from workflow import schema, transfer
+from workflow import sample, schema, transfer
 from workflow.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +82,7 @@ def fill(bf: Bf) -> int:
 
 
 def assert_append_only(url: str) -> None:
+    """UPDATE and DELETE on history fail in the database itself."""
     store = Store(url)
     for statement in ("UPDATE history SET comment = 'changed'", "DELETE FROM history"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.connect() as conn, conn.begin():
@@ -118,7 +119,10 @@ def test_revision_0001_is_the_core_schema(db_url: str) -> None:
         triggers = (
             {r[0] for r in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
             if store.dialect == "sqlite"
-            else {r[0] for r in conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'history'::regclass AND NOT tgisinternal"))}
+            else {
+                r[0]
+                for r in conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'history'::regclass AND NOT tgisinternal"))
+            }
         )
     assert {"ix_cases_state_due", "ix_cases_campaign_branch"} <= indexes
     assert triggers == ({"history_no_update", "history_no_delete"} if store.dialect == "sqlite" else {"history_append_only"})
@@ -188,20 +192,20 @@ def test_concurrent_init_and_db_upgrade_from_processes(db_url: str, tmp_path: Pa
     assert (counts["campaign"], counts["app_user"], counts["spec"]) == (1, 1, 1)
 
 
-def test_db_copy_from_sqlite_keeps_every_row_and_sequences(db_url: str, tmp_path: Path) -> None:
+def test_db_copy_keeps_every_row_and_resets_sequences(db_url: str, tmp_path: Path) -> None:
     source = Bf(f"sqlite:///{tmp_path / 'source.db'}", tmp_path)
     source.ok("init", "--campaign", "2024")
-    from workflow import sample
-
     source.ok("roster", "import", str(sample.write_csv(tmp_path / "roster.csv", sample.rows())))
     source.ok("user", "add", "wenfa", "--role", "committee", "--committee", "文法学院分党委")
     source.ok("user", "add", "waiguo", "--role", "committee", "--committee", "外国语学院分党委")
     cid = fill(source)
-
     copied = source.json("db", "copy", "--to", db_url)
     before = dump(source.url)
     assert copied["tables"] == {t: len(r) for t, r in before.items()}
     assert dump(db_url) == before
+    back = f"sqlite:///{tmp_path / 'back.db'}"  # and the other way, e.g. an offline copy of a PostgreSQL database
+    assert Bf(db_url, tmp_path).json("db", "copy", "--to", back) == copied
+    assert dump(back) == before
 
     target = Bf(db_url, tmp_path)
     target.ok("advance", str(cid), "submit", "--data", "attest=true", user="waiguo")
@@ -218,13 +222,18 @@ def test_db_copy_refuses_a_source_that_is_not_initialized(tmp_path: Path) -> Non
     assert (result.exit_code, result.output) == (2, "源数据库尚未初始化，没有可复制的数据：请检查 --db。\n")
 
 
-def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    url = PG_BASE.replace(":5432/", ":1/")
-    for argv in (["db", "upgrade"], ["init"], ["status"]):
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://bf:secret@127.0.0.1:1/branchflow", "无法连接数据库 postgresql+psycopg://bf:***@127.0.0.1:1/branchflow："),
+        ("sqlite:////no/such/folder/bf.db", "无法连接数据库 sqlite:////no/such/folder/bf.db：unable to open database file。"),
+    ],
+)
+def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path, url: str, shown: str) -> None:
+    for argv in (["db", "upgrade"], ["init"], ["status"], ["db", "copy", "--to", f"sqlite:///{tmp_path / 'x.db'}"]):
         result = Bf(url, tmp_path)(*argv)
         assert result.exit_code == 2, result.output
-        assert result.output.startswith("无法连接数据库 postgresql+psycopg://postgres@127.0.0.1:1/test：")
-        assert result.output.count("\n") == 1
+        assert result.output.startswith(shown) and result.output.count("\n") == 1, result.output
 
 
 def test_a_database_newer_than_the_program_is_refused(db_url: str, tmp_path: Path) -> None:
