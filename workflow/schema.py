@@ -60,10 +60,11 @@ def current(store: Store) -> str | None:
 def upgrade(store: Store, revision: str = "head") -> Upgrade:
     """Create or migrate the schema to `revision`, in one transaction that other migrators wait for."""
     cfg = config()
+    script = ScriptDirectory.from_config(cfg)
     with _migrating(store) as conn:
         cfg.attributes["connection"] = conn
         before = MigrationContext.configure(conn).get_current_revision()
-        _check_known(before)
+        _check_known(script, before)
         adopted = before is None and inspect(conn).has_table("spec")
         if adopted:
             # An `init` from before the migrations made the tables with create_all: record which schema they are.
@@ -99,14 +100,15 @@ def new_revision(message: str) -> str:
     return script.path
 
 
-def _check_known(revision: str | None) -> None:
+def _check_known(script: ScriptDirectory, revision: str | None) -> None:
     if revision is None:
         return
     try:
-        ScriptDirectory.from_config(config()).get_revision(revision)
+        script.get_revision(revision)
     except CommandError:
         raise UsageError(
-            f"数据库结构版本 {revision} 不是本程序认识的版本（最新为 {head()}）：它可能由更新版本的 Branchflow 建立，请先升级 Branchflow。"
+            f"数据库结构版本 {revision} 不是本程序认识的版本（最新为 {script.get_current_head()}）："
+            "它可能由更新版本的 Branchflow 建立，请先升级 Branchflow。"
         ) from None
 
 
