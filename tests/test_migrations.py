@@ -173,18 +173,10 @@ def test_history_is_append_only_on_a_fresh_database(bf: Bf) -> None:
     assert_append_only(bf.url)
 
 
-def test_concurrent_init_and_db_upgrade_from_processes(db_url: str, tmp_path: Path) -> None:
-    commands = [["init", "--campaign", "2024"], ["db", "upgrade"], ["init", "--campaign", "2024"]]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(ROOT / "cli.py"), "--db", db_url, "--now", "2024-04-25T09:00", *argv],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for argv in commands
-    ]
+def test_two_inits_at_once_in_two_processes_make_one_schema_and_one_campaign(db_url: str, tmp_path: Path) -> None:
+    # Each init first runs what `db upgrade` runs (Store.create_schema), so this races the migrations too.
+    argv = [sys.executable, str(ROOT / "cli.py"), "--db", db_url, "--now", "2024-04-25T09:00", "init", "--campaign", "2024"]
+    procs = [subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=60)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * len(procs), outputs
     assert schema.current(Store(db_url)) == schema.head()
