@@ -155,6 +155,15 @@ def refuse_invalid(spec: Spec, row: facts_mod.CaseRow, trigger: str) -> InvalidT
     )
 
 
+def rule_refusal(row: facts_mod.CaseRow, transition: TransitionSpec, reasons: list[str]) -> RuleRefused:
+    """The error for a transition the rules refuse, one detail line per reason."""
+    return RuleRefused(
+        f"申报 {row.id}（{row.branch}）不能“{transition.label}”：{len(reasons)} 项规则不满足。",
+        details=reasons,
+        rules=[r.split(" ", 1)[0] for r in reasons],
+    )
+
+
 def decide(
     session: Session,
     spec: Spec,
@@ -178,14 +187,9 @@ def decide(
     access.require_scope(actor, row.committee_id, row.branch_id)
     inputs = parse_inputs(transition, raw_inputs)
     if transition.conditions:
-        found = facts_mod.gather(session, spec, row, now, inputs)
-        reasons = rules.check(transition.conditions, found)
+        reasons = rules.check(transition.conditions, facts_mod.gather(session, spec, row, now, inputs))
         if reasons:
-            raise RuleRefused(
-                f"申报 {row.id}（{row.branch}）不能“{transition.label}”：{len(reasons)} 项规则不满足。",
-                details=reasons,
-                rules=[r.split(" ", 1)[0] for r in reasons],
-            )
+            raise rule_refusal(row, transition, reasons)
     dest = graph(spec).dest(row.state, trigger)
     if spec.by_id[dest].terminal:
         due: datetime | None = None
@@ -211,6 +215,16 @@ def apply(
     comment: str = "",
 ) -> Fired:
     """Write one decided transition: a versioned update of the case and one history row."""
+    values = case_values(row, inputs, dest, due, now)
+    result = session.execute(update(Case).where(col(Case.id) == row.id, col(Case.version) == row.version).values(**values))
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise Conflict(f"申报 {row.id} 刚被他人修改：请重新查看后再操作。")
+    session.execute(insert(History).values(**history_values(spec, actor, row, transition, inputs, dest, now, comment)))
+    return Fired(row.id, transition.trigger, row.state, dest, due, row.version + 1)
+
+
+def case_values(row: facts_mod.CaseRow, inputs: Mapping[str, Any], dest: str, due: datetime | None, now: datetime) -> dict[str, Any]:
+    """The columns a transition sets on the case (the caller adds `WHERE id = ? AND version = ?`)."""
     values: dict[str, Any] = {
         "state": dest,
         "due_at": clock.to_db(due) if due else None,
@@ -221,24 +235,32 @@ def apply(
         values["score"] = float(inputs["score"])
         criteria = {k: v for k, v in inputs.items() if k != "score" and isinstance(v, (int, float))}
         values["criteria"] = json.dumps(criteria, ensure_ascii=False) if criteria else ""
-    result = session.execute(update(Case).where(col(Case.id) == row.id, col(Case.version) == row.version).values(**values))
-    if cast(CursorResult[Any], result).rowcount != 1:
-        raise Conflict(f"申报 {row.id} 刚被他人修改：请重新查看后再操作。")
-    session.execute(
-        insert(History).values(
-            case_id=row.id,
-            at=clock.to_db(now),
-            actor=actor.name,
-            role=actor.role,
-            on_behalf_of=access.on_behalf_of(actor, transition, spec.by_id[row.state].owner),
-            trigger=transition.trigger,
-            source=row.state,
-            dest=dest,
-            inputs=json.dumps(_jsonable(inputs), ensure_ascii=False) if inputs else "",
-            comment=comment,
-        )
-    )
-    return Fired(row.id, transition.trigger, row.state, dest, due, row.version + 1)
+    return values
+
+
+def history_values(
+    spec: Spec,
+    actor: Actor,
+    row: facts_mod.CaseRow,
+    transition: TransitionSpec,
+    inputs: Mapping[str, Any],
+    dest: str,
+    now: datetime,
+    comment: str = "",
+) -> dict[str, Any]:
+    """The history row of one transition."""
+    return {
+        "case_id": row.id,
+        "at": clock.to_db(now),
+        "actor": actor.name,
+        "role": actor.role,
+        "on_behalf_of": access.on_behalf_of(actor, transition, spec.by_id[row.state].owner),
+        "trigger": transition.trigger,
+        "source": row.state,
+        "dest": dest,
+        "inputs": json.dumps(_jsonable(inputs), ensure_ascii=False) if inputs else "",
+        "comment": comment,
+    }
 
 
 def _jsonable(inputs: Mapping[str, Any]) -> dict[str, Any]:
