@@ -19,8 +19,8 @@ from workflow import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "文法学院第4学生党支部"
-# The rules whose queries count or compare (R2–R5, R8's dates, R9/R13's scores) run on every backend;
-# the others run on SQLite only, which keeps the suite fast without losing a dialect difference.
+# The tests whose queries count or compare (R2/R4 participation, R3 live cases, R5 quota, R8 dates, R13 scores)
+# run on every backend; the others on SQLite only, which keeps the suite fast without losing a dialect difference.
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 REVIEW, EVALUATION, APPROVAL = "2024-05-10T10:00", "2024-05-25T10:00", "2024-06-01T10:00"
 
@@ -86,6 +86,7 @@ def test_r1_submission_needs_the_committees_attestation(bf: Bf) -> None:
     assert history[-1]["trigger"] == "submit" and history[-1]["inputs"] == {"attest": True}
 
 
+@SQLITE_ONLY
 def test_r2_last_years_participant_is_refused_unless_org_waived_it(bf: Bf) -> None:
     cid = ready_case(bf, "外国语学院第1学生党支部", "waiguo")
     out = refusal(submit(bf, cid, "waiguo"), "R2")
@@ -217,6 +218,7 @@ def test_r4_a_participation_from_the_roster_column_still_counts_later_in_the_cyc
     refusal(submit(later, ready_case(later, MODEL)), "R4")
 
 
+@SQLITE_ONLY
 def test_r5_committee_with_ten_or_more_branches_recommends_two(bf: Bf) -> None:
     cases = [ready_case(bf, f"文法学院第{n}教工党支部") for n in (2, 3, 5)]
     assert submit(bf, cases[0]).exit_code == 0
@@ -376,6 +378,7 @@ def test_r8_an_extension_of_one_case_does_not_open_the_others(bf: Bf) -> None:
     assert bf.json("case", "show", str(late))["due_at"].startswith("2024-05-06")
 
 
+@SQLITE_ONLY
 def test_r8_extend_state_moves_the_due_date_of_every_draft(bf: Bf) -> None:
     first, second = ready_case(bf), ready_case(bf, "文法学院第2教工党支部")
     moved = bf.json("extend", "--state", "draft", "--until", "2024-05-13", "--reason", "五一调休顺延", user="zzb", now="2024-05-07T09:00")
@@ -409,6 +412,7 @@ def test_extend_state_keeps_a_later_extension_of_one_case(bf: Bf) -> None:
     assert bf.json("case", "show", str(other))["due_at"].startswith("2024-05-13")
 
 
+@SQLITE_ONLY
 def test_r9_approval_only_with_an_excellent_score(bf: Bf) -> None:
     good, fair = ready_case(bf), ready_case(bf, "文法学院第2教工党支部")
     for cid, score in ((good, "90"), (fair, "89.5")):
