@@ -825,6 +825,40 @@ def db_copy(opts: Options, target: str) -> None:
     emit(opts, {"tables": counts, "rows": sum(counts.values())}, human)
 
 
+@case.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--encoding", help="CSV 编码（默认自动识别：UTF-8、UTF-8 BOM、GBK/GB18030）。")
+@campaign_option
+@pass_opts
+def case_import(opts: Options, path: str, encoding: str | None, year: int | None) -> None:
+    """导入申报汇总表（.csv 或 .xlsx）：新建草稿，或更新该支部本年度的草稿；有错误则全部不导入。
+
+    Example: branchflow --as 张老师 case import 申报汇总表.xlsx
+    """
+    from workflow import case_import as case_import_mod
+
+    r = case_import_mod.import_file(opts.workspace(), path, encoding, year)
+    data = {
+        "encoding": r.encoding,
+        "rows": r.rows,
+        "created": r.created,
+        "updated": r.updated,
+        "unchanged": r.unchanged,
+        "attachments": r.attachments,
+        "cases": r.cases,
+    }
+    actions = {"created": "新建", "updated": "更新", "unchanged": "未变"}
+
+    def human() -> None:
+        for c in r.cases:
+            click.echo(f"第 {c['row']} 行：{c['branch']} → 申报 {c['id']}（{actions[c['action']]}）")
+        click.echo(
+            f"已导入 {r.rows} 行（编码：{r.encoding}）：新建申报 {r.created} 个，更新 {r.updated} 个，未变 {r.unchanged} 个，上传附件 {r.attachments} 个。"
+        )
+
+    emit(opts, data, human)
+
+
 @cli.command()
 @click.option("--keep", type=click.Path(file_okay=False), help="把演示数据库留在这个目录（默认用完即删）。")
 @click.pass_context
