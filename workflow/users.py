@@ -19,7 +19,8 @@ def add(ws: Workspace, name: str, role: str, committee: str | None = None, branc
     """Add a user (org only). A committee user needs --committee, a branch user --branch."""
     if role not in ROLES:
         raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。")
-    if not name.strip():
+    name = name.strip()
+    if not name:
         raise UsageError("用户名不能为空。")
     if email and not EMAIL_RX.match(email):
         raise UsageError(f"邮箱地址无效：{email!r}。")
@@ -27,7 +28,7 @@ def add(ws: Workspace, name: str, role: str, committee: str | None = None, branc
         access.require_org(ws.actor(s), "添加用户")
         if s.exec(select(User).where(col(User.name) == name)).first() is not None:
             raise UsageError(f"用户 {name!r} 已存在：请换一个名字。")
-        user = User(name=name.strip(), role=role, email=email)
+        user = User(name=name, role=role, email=email)
         if role == "committee":
             if not committee:
                 raise UsageError("分党委用户须指定 --committee（分党委名称）。")
