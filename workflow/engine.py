@@ -130,7 +130,9 @@ class Fired:
 
 def load_case(session: Session, case_id: int) -> facts_mod.CaseRow:
     """One case with its branch and campaign, or NotFound."""
-    r = session.execute(facts_mod.case_query().where(col(Case.id) == case_id)).first()
+    r = None
+    if 0 < case_id < 2**63:  # a larger id does not fit the database's integer (and names no case)
+        r = session.execute(facts_mod.case_query().where(col(Case.id) == case_id)).first()
     if r is None:
         raise NotFound(f"没有编号为 {case_id} 的申报：请用 branchflow status 查看申报编号。")
     return facts_mod.to_case_row(r)
