@@ -40,12 +40,14 @@ def write(path: str | Path, headers: Mapping[str, str], rows: Sequence[Mapping[s
         else:
             from openpyxl import Workbook
 
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet(sheet[:31])
-            ws.append(list(headers.values()))
-            for r in rows:
-                ws.append([_flat(r.get(k)) for k in headers])
-            wb.save(p)
+            # Open the target first: a write-only workbook that fails half-way prints tracebacks when collected.
+            with p.open("wb") as fh:
+                wb = Workbook(write_only=True)
+                ws = wb.create_sheet(sheet[:31])
+                ws.append(list(headers.values()))
+                for r in rows:
+                    ws.append([_flat(r.get(k)) for k in headers])
+                wb.save(fh)
     except OSError as exc:
         raise UsageError(f"无法写入文件 {p}：{exc.strerror}。") from None
     return p
