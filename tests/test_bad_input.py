@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from helpers import (
     spec_parsed_once,  # noqa: F401  (autouse: parse states.yaml once)
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -199,6 +202,14 @@ MISTAKES = [
         4,
         "申报 1 已被他人修改（现在是第 4 版）",
     ),
+    ("case id too large for the database", "zzb", ["case", "show", "99999999999999999999"], 3, "没有编号为 99999999999999999999 的申报"),
+    (
+        "user name taken, with spaces around it",
+        "zzb",
+        ["user", "add", " wenfa ", "--role", "reviewer"],
+        2,
+        "用户 'wenfa' 已存在：请换一个名字。",
+    ),
     ("unknown user in --as", "nobody", ["status"], 3, "没有用户 'nobody'：请检查 --as，或由党委组织部用 user add 添加。"),
     ("unknown option", "zzb", ["advance", "1", "submit", "--frob"], 2, "用法错误"),
     ("unknown command", "zzb", ["frobnicate"], 2, "用法错误"),
@@ -312,6 +323,13 @@ MISTAKES = [
     ("status of an unknown state", "zzb", ["status", "--state", "finished"], 2, "没有状态 'finished'"),
     ("status of an unknown committee", "zzb", ["status", "--committee", "不存在分党委"], 3, "没有名为“不存在分党委”的分党委"),
     ("export to an unknown file type", "zzb", ["status", "--xlsx", "{tmp}/进度.pdf"], 2, "导出文件应以 .xlsx 或 .csv 结尾"),
+    (
+        "export to a place that cannot be written",
+        "zzb",
+        ["overdue", "--csv", "/proc/branchflow-逾期.csv"],
+        2,
+        "无法写入文件 /proc/branchflow-逾期.csv",
+    ),
     ("import of a missing roster", "zzb", ["roster", "import", "{tmp}/nowhere.csv"], 3, "找不到文件："),
     ("init of a year without calendar", "zzb", ["init", "--campaign", "2031"], 2, "states.yaml 中没有 2031 年的日程"),
 ]
@@ -389,6 +407,13 @@ def test_a_trigger_on_a_finished_case_says_there_is_nothing_left_to_do(db: Bf) -
     assert line == "申报 1 当前状态为“已撤回”，不能执行 submit；可执行的操作：无（已是终止状态）。"
     one_chinese_line(db("extend", "1", "--until", "2024-05-20", "--reason", "延期", user="zzb"), 1, "已是终止状态“已撤回”，无需延期。")
     assert snapshot(db) == before
+
+
+def test_an_xlsx_that_cannot_be_written_leaves_one_line_and_no_traceback_at_exit(db: Bf) -> None:
+    argv = [sys.executable, "cli.py", "--db", db.url, "--now", db.now, "status", "--xlsx", "/proc/branchflow-进度.xlsx"]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == "无法写入文件 /proc/branchflow-进度.xlsx：No such file or directory。\n"
 
 
 def test_bad_now_is_refused_before_anything_happens(db: Bf) -> None:
