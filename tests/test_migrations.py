@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from conftest import Bf, drop_pg_schema, make_pg_url, ready_case
 from sqlmodel import SQLModel
 
-from workflow import sample, schema, transfer
+from workflow import migrations, sample, schema, transfer
 from workflow.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,14 +228,30 @@ def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path, url: str
         assert result.output.startswith(shown) and result.output.count("\n") == 1, result.output
 
 
-def test_a_database_newer_than_the_program_is_refused(db_url: str, tmp_path: Path) -> None:
-    store = Store(db_url)
-    store.create_schema()
-    with store.engine.begin() as conn:
+def test_a_database_newer_than_the_program_is_refused(bf: Bf) -> None:
+    with Store(bf.url).engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
-    result = Bf(db_url, tmp_path)("db", "upgrade")
-    assert result.exit_code == 2
-    assert result.output.startswith("数据库结构版本 9999 不是本程序认识的版本")
+    upgrade, status = bf("db", "upgrade"), bf("status")
+    assert (upgrade.exit_code, status.exit_code) == (2, 2)
+    assert upgrade.output.startswith("数据库结构版本 9999 不是本程序认识的版本")
+    assert status.output == f"数据库结构版本 9999 比本程序的 {schema.head()} 新（可能另一台机器已升级）：请先升级 Branchflow。\n"
+
+
+@pytest.mark.parametrize(
+    ("how", "shown"), [("alembic", f"数据库结构版本 {schema.FIRST} "), ("create_all", "数据库由旧版 init 建立（未记录结构版本），")]
+)
+def test_a_command_on_the_previous_schema_says_to_run_db_upgrade(db_url: str, tmp_path: Path, how: str, shown: str) -> None:
+    make_previous_schema(db_url, how)
+    load(db_url, {"app_user": [(1, "admin", "org", None, None, "")]}, {"app_user": columns_of(db_url)["app_user"]})
+    result = Bf(db_url, tmp_path)("status")
+    assert (result.exit_code, result.output) == (
+        2,
+        f"{shown}落后于本程序的 {schema.head()}：请先运行 branchflow db upgrade（数据全部保留）。\n",
+    )
+
+
+def test_every_command_can_check_the_revision_without_alembic() -> None:
+    assert migrations.latest() == schema.head()
 
 
 def test_migrations_ship_in_the_package() -> None:

@@ -8,12 +8,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, create_engine
 
-from . import models  # noqa: F401  (registers the tables)
+from . import (
+    migrations,
+    models,  # noqa: F401  (registers the tables)
+)
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -43,6 +46,7 @@ class Store:
         except ArgumentError:
             raise UsageError(f"数据库地址无效：{self.url!r}。请写成 sqlite:///文件名.db 或 postgresql+psycopg://…") from None
         self.dialect = parsed.get_backend_name()
+        self._revision_checked = False
         self.sqlite_path = parsed.database if self.dialect == "sqlite" else None
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
@@ -67,6 +71,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A read-write transaction: committed when the block ends, rolled back on any error."""
+        self._check_revision()
         with Session(self.engine.execution_options(immediate=True)) as session:
             try:
                 yield session
@@ -78,6 +83,7 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session (never committed; closing it ends the transaction)."""
+        self._check_revision()
         with Session(self.engine) as session:
             yield session
 
@@ -113,10 +119,27 @@ class Store:
 
     def is_initialized(self) -> bool:
         """Whether `init` has run on this database."""
-        from sqlalchemy import inspect
-
         with self.connect() as conn:
             return inspect(conn).has_table("spec")
+
+    def _check_revision(self) -> None:
+        """Before the first session: refuse a database whose schema is not this program's revision, with what to do."""
+        if self._revision_checked:
+            return
+        with self.connect() as conn:
+            inspector = inspect(conn)
+            found = (
+                conn.execute(text("SELECT version_num FROM alembic_version")).scalar() if inspector.has_table("alembic_version") else None
+            )
+            if found is None and not inspector.has_table("spec"):
+                return  # not initialised yet: the command itself says to run init
+        expected = migrations.latest()
+        if found is not None and found > expected:
+            raise UsageError(f"数据库结构版本 {found} 比本程序的 {expected} 新（可能另一台机器已升级）：请先升级 Branchflow。")
+        if found != expected:
+            shown = f"结构版本 {found} " if found else "由旧版 init 建立（未记录结构版本），"
+            raise UsageError(f"数据库{shown}落后于本程序的 {expected}：请先运行 branchflow db upgrade（数据全部保留）。")
+        self._revision_checked = True
 
 
 def first_line(error: object) -> str:
