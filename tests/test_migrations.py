@@ -108,6 +108,11 @@ def test_models_and_migrations_agree(db_url: str) -> None:
     store.create_schema()
     assert schema.current(store) == schema.head()
     assert schema.differences(store) == [], "models.py changed without a migration: run schema.new_revision()"
+    if store.dialect == "postgresql":  # the version table lives in the database's own schema, like the tables
+        with store.connect() as conn:
+            found = conn.execute(sa.text("SELECT table_schema FROM information_schema.tables WHERE table_name = 'alembic_version'"))
+            assert conn.execute(sa.text("SELECT current_schema()")).scalar() in set(found.scalars())
+            assert conn.execute(sa.text("SELECT to_regclass('public.alembic_version')")).scalar() is None
 
 
 def test_revision_0001_is_the_core_schema(db_url: str) -> None:
