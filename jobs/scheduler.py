@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -81,14 +81,19 @@ def digest(db: str | None = None, config: str | None = None) -> reminders.SweepR
     """Job: org's overdue digest (and a sweep), on working days only when states.yaml says so."""
     try:
         ws = _workspace(db)
-        only_workdays = ws.spec.reminders.digest_working_days
+        policy = ws.spec.reminders
     except BranchflowError as exc:
         log.error("逾期汇总未完成：%s", exc.message)
         return None
-    if only_workdays and not workdays.is_working_day(ws.now.date()):
+    if not is_digest_day(policy, ws.now.date()):
         log.info("%s 不是工作日，今天不发逾期汇总。", ws.now.date().isoformat())
         return None
     return _run(db, config, digest=True)
+
+
+def is_digest_day(policy: ReminderPolicy, day: date) -> bool:
+    """Whether org's digest goes out on `day`: every day, or Chinese working days (调休 Saturdays included)."""
+    return not policy.digest_working_days or workdays.is_working_day(day)
 
 
 def build(policy: ReminderPolicy, db: str | None, config: str | None, start: datetime | None = None) -> BackgroundScheduler:

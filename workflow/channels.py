@@ -184,7 +184,7 @@ _PACERS: dict[str, Pacer] = {}
 def _pacer(url: str, wall: Wall) -> Pacer:
     """One pacer per webhook for the whole process, so every sweep shares the robot's budget."""
     found = _PACERS.get(url)
-    if found is None or found.wall is not wall:
+    if found is None or found.wall != wall:  # real_wall() is a new but equal object at every sweep
         found = _PACERS[url] = Pacer(wall)
     return found
 

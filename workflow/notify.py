@@ -133,9 +133,8 @@ def subject(items: Sequence[Item], now: datetime) -> str:
     if len(items) == 1:
         it = items[0]
         return f"{SUBJECT_PREFIX}{KIND_LABELS[it.kind]}：{it.branch}“{it.state_label}”{clock.show_day(it.due_at)}截止"
-    parts = [
-        f"{label}{sum(1 for i in items if i.kind == kind)} 项" for kind, label in KIND_LABELS.items() if any(i.kind == kind for i in items)
-    ]
+    counts = {kind: sum(1 for i in items if i.kind == kind) for kind in KIND_LABELS}
+    parts = [f"{label} {counts[kind]} 项" for kind, label in KIND_LABELS.items() if counts[kind]]
     return f"{SUBJECT_PREFIX}{'，'.join(parts)}（{clock.show_day(now)}）"
 
 

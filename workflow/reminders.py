@@ -15,11 +15,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
 from . import access, clock, outbox, workdays
@@ -215,7 +214,7 @@ def queue(session: Session, planned: Sequence[Planned], now: datetime) -> list[P
             next_try_at=now_db,
             created_at=now_db,
         ).on_conflict_do_nothing()
-        if cast(CursorResult[Any], session.execute(stmt)).rowcount == 1:
+        if session.execute(stmt.returning(col(Outbox.id))).first() is not None:  # no row back: it existed
             done.append(p)
     return done
 

@@ -6,7 +6,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -218,7 +218,16 @@ def load_file(path: str | Path) -> Spec:
 
 
 def parse(text: str, source: str = "states.yaml") -> Spec:
-    """Parse and validate YAML text into a Spec; the first problem found is raised with its line."""
+    """Parse and validate YAML text into a Spec; the first problem found is raised with its line.
+
+    A Spec is immutable, so the same text is parsed once per process: every command and every
+    scheduler sweep reads the spec in force from the database, and YAML parsing was most of their cost.
+    """
+    return _parse(text, source)
+
+
+@lru_cache(maxsize=32)
+def _parse(text: str, source: str) -> Spec:
     doc = yamlsrc.load(text, source)
     return _Builder(doc, text).build()
 
