@@ -213,10 +213,17 @@ def test_db_copy_keeps_every_row_and_resets_sequences(db_url: str, tmp_path: Pat
     assert again.exit_code == 2 and "目标数据库不是空的" in again.output
 
 
-def test_db_copy_refuses_a_source_that_is_not_initialized(tmp_path: Path) -> None:
-    bf = Bf(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
-    result = bf("db", "copy", "--to", f"sqlite:///{tmp_path / 'other.db'}")
-    assert (result.exit_code, result.output) == (2, "源数据库尚未初始化，没有可复制的数据：请检查 --db。\n")
+def test_db_copy_refuses_a_source_not_initialized_or_not_upgraded(tmp_path: Path) -> None:
+    source = Bf(f"sqlite:///{tmp_path / 'source.db'}", tmp_path)
+    to = f"sqlite:///{tmp_path / 'target.db'}"
+    assert source("db", "copy", "--to", to).output == "源数据库尚未初始化，没有可复制的数据：请检查 --db。\n"
+    make_previous_schema(source.url, "create_all")
+    result = source("db", "copy", "--to", to)
+    assert (result.exit_code, result.output) == (
+        2,
+        f"源数据库由旧版 init 建立（未记录结构版本），不是最新的 {schema.head()}：请先对它运行 branchflow db upgrade。\n",
+    )
+    assert source("db", "copy", "--to", source.url).output == "源数据库和目标数据库是同一个：请用 --to 指定另一个数据库。\n"
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,11 @@ def copy(source: Store, target: Store) -> dict[str, int]:
     if source.url == target.url:
         raise UsageError("源数据库和目标数据库是同一个：请用 --to 指定另一个数据库。")
     revision, newest = schema.current(source), schema.head()
-    if revision is None:
+    if revision is None and not source.is_initialized():
         raise UsageError("源数据库尚未初始化，没有可复制的数据：请检查 --db。")
     if revision != newest:
-        raise UsageError(f"源数据库的结构版本是 {revision}，不是最新的 {newest}：请先对它运行 branchflow db upgrade。")
+        shown = f"结构版本是 {revision}" if revision else "由旧版 init 建立（未记录结构版本）"
+        raise UsageError(f"源数据库{shown}，不是最新的 {newest}：请先对它运行 branchflow db upgrade。")
     schema.upgrade(target)
     tables = SQLModel.metadata.sorted_tables
     counts: dict[str, int] = {}
