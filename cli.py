@@ -825,6 +825,87 @@ def db_copy(opts: Options, target: str) -> None:
     emit(opts, {"tables": counts, "rows": sum(counts.values())}, human)
 
 
+@cli.command("advance-many")
+@click.argument("trigger")
+@click.option("--state", help="处理本年度（见 --campaign）处于该状态（状态 id）的全部申报。")
+@click.option("--ids", help="要处理的申报编号，用逗号分隔，如 1,2,3。")
+@click.option("--committee", help="只处理该分党委的申报。")
+@click.option("--data", "data_pairs", multiple=True, help="输入 KEY=VALUE，可重复，对每个申报相同，如 --data attest=true。")
+@click.option("--comment", default="", help="说明（记入每个申报的审计）。")
+@click.option("--dry-run", is_flag=True, help="只判断每个申报能否执行，不写入任何数据。")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=1000, show_default=True, help="每批提交的申报数（中断只丢失当前批）。")
+@campaign_option
+@pass_opts
+def advance_many(
+    opts: Options,
+    trigger: str,
+    state: str | None,
+    ids: str | None,
+    committee: str | None,
+    data_pairs: tuple[str, ...],
+    comment: str,
+    dry_run: bool,
+    chunk_size: int,
+    year: int | None,
+) -> int:
+    """批量推进：对多个申报执行同一操作，逐个检查、逐个报告（全部完成退出码 0，有被拒绝的退出码 1）。
+
+    Example: branchflow --as zzb advance-many approve --state evaluated --dry-run
+    """
+    from workflow import bulk, clock
+
+    ws = opts.workspace()
+    run = bulk.advance_many(
+        ws,
+        trigger,
+        state=state,
+        ids=bulk.parse_ids(ids) if ids is not None else None,
+        committee=committee,
+        year=year,
+        inputs=parse_pairs(data_pairs, "--data"),
+        comment=comment,
+        dry_run=dry_run,
+        chunk_size=chunk_size,
+    )
+    spec = ws.spec
+    first = True
+    if opts.as_json:
+        click.echo("[", nl=False)
+    # The bar is for people watching a long run; it stays off in pipes and logs.
+    hidden = run.total < 500 or not sys.stderr.isatty()
+    with click.progressbar(length=run.total, label="批量推进", file=sys.stderr, hidden=hidden) as bar:
+        for chunk in run:
+            if not hidden:
+                click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before this chunk's lines
+            for o in chunk:
+                if opts.as_json:
+                    item: dict[str, Any] = {"id": o.id, "ok": o.ok, "error": None, "dry_run": dry_run}
+                    if o.error is not None:
+                        item.update(o.error.as_json())
+                    else:
+                        item.update(trigger=trigger, source=o.source, state=o.dest, state_label=spec.label(o.dest))
+                        item.update(due_at=o.due_at, version=o.version)
+                    click.echo(("\n" if first else ",\n") + json.dumps(item, ensure_ascii=False, default=_json_default), nl=False)
+                    first = False
+                elif o.error is not None:
+                    click.echo(f"申报 {o.id}：未执行。{o.error.message}")
+                    for line in o.error.details:
+                        click.echo(f"    {line}")
+                else:
+                    due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
+                    done = "可以执行" if dry_run else "已完成"
+                    click.echo(f"申报 {o.id}：{done}，{spec.label(o.source)} → {spec.label(o.dest)}{due}。")
+            sys.stdout.flush()
+            bar.update(len(chunk))
+    if opts.as_json:
+        click.echo("\n]" if not first else "]")
+    else:
+        verb = "可以执行" if dry_run else "完成"
+        tail = "；试运行，未写入任何数据" if dry_run else ""
+        click.echo(f"共 {run.done + run.refused} 个申报：{verb} {run.done} 个，拒绝 {run.refused} 个{tail}。", err=True)
+    return 0 if run.refused == 0 else 1
+
+
 @case.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--encoding", help="CSV 编码（默认自动识别：UTF-8、UTF-8 BOM、GBK/GB18030）。")

@@ -11,7 +11,19 @@ import pytest
 from conftest import PLAN, Bf, ready_case
 from helpers import snapshot, spec_parsed_once  # noqa: F401  (autouse: parse states.yaml once)
 
-HEADERS = ["支部名称", "项目名称", "创建方向", "方向说明", "预期成果", "进度安排", "特色与创新点", "交流推广方案", "纪律处分条例学习活动", "申报表文件", "盖章扫描件"]
+HEADERS = [
+    "支部名称",
+    "项目名称",
+    "创建方向",
+    "方向说明",
+    "预期成果",
+    "进度安排",
+    "特色与创新点",
+    "交流推广方案",
+    "纪律处分条例学习活动",
+    "申报表文件",
+    "盖章扫描件",
+]
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
@@ -33,7 +45,9 @@ def line(branch: str, title: str = "", theme: str = "人才培养", note: str = 
     ]
 
 
-def sheet(folder: Path, rows: list[list[str]], name: str = "申报汇总表.csv", encoding: str = "utf-8-sig", headers: list[str] = HEADERS) -> Path:
+def sheet(
+    folder: Path, rows: list[list[str]], name: str = "申报汇总表.csv", encoding: str = "utf-8-sig", headers: list[str] = HEADERS
+) -> Path:
     """Write the sheet (and the attachments it names, as small files) into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     for r in rows:
@@ -85,7 +99,9 @@ def test_reimport_updates_the_branchs_draft_instead_of_duplicating_it(bf: Bf) ->
     folder = bf.tmp / "sheet"
     first = bf.json("case", "import", str(sheet(folder, [line("文法学院第1学生党支部", form="f.docx")])), user="wenfa")
     cid = first["cases"][0]["id"]
-    again = sheet(folder, [line("文法学院第1学生党支部", title="新的项目名称", form="f.docx", scan="s.pdf", schedule="全年")], name="第二版.csv")
+    again = sheet(
+        folder, [line("文法学院第1学生党支部", title="新的项目名称", form="f.docx", scan="s.pdf", schedule="全年")], name="第二版.csv"
+    )
     data = bf.json("case", "import", str(again), user="wenfa")
     assert (data["created"], data["updated"], data["unchanged"], data["attachments"]) == (0, 1, 0, 1)
     assert data["cases"][0]["id"] == cid
@@ -200,4 +216,6 @@ def test_a_sheet_without_the_required_headers_says_which(bf: Bf) -> None:
     path = sheet(bf.tmp / "s", [line("文法学院第1学生党支部")[:3]], headers=HEADERS[:3])
     result = bf("case", "import", str(path))
     assert result.exit_code == 2
-    assert result.output.splitlines()[0].startswith("表头缺少：方向说明、预期成果、进度安排、特色与创新点、交流推广方案、纪律处分条例学习活动。")
+    assert result.output.splitlines()[0].startswith(
+        "表头缺少：方向说明、预期成果、进度安排、特色与创新点、交流推广方案、纪律处分条例学习活动。"
+    )

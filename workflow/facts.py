@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, String, and_, any_, bindparam, func, literal_column, select
+from sqlalchemy import BigInteger, String, and_, any_, bindparam, func, literal_column, select
 from sqlmodel import Session, col
 
 from . import clock
@@ -131,7 +131,7 @@ def _ids_in(column: Any, dialect: str, name: str | None, value: Any = None) -> A
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
 
-        return column == any_(bindparam(name, type_=ARRAY(Integer), **given))
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger), **given))
     return column.in_(bindparam(name, expanding=True, **given))
 
 
