@@ -776,7 +776,10 @@ def calendar(opts: Options, ics_path: str, committee: str | None, year: int | No
 
 @cli.group()
 def db() -> None:
-    """数据库：建库、升级结构、复制到另一个数据库（SQLite 或 PostgreSQL）。"""
+    """数据库：建库、升级结构、复制到另一个数据库（SQLite 或 PostgreSQL）。
+
+    Example: branchflow --db branchflow.db db upgrade
+    """
 
 
 @db.command("upgrade")
