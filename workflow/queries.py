@@ -39,40 +39,80 @@ HISTORY_HEADERS = {
 }
 
 
-def _base(year: int | None, session: Session, ws: Workspace, actor: Actor, committee: str | None) -> Any:
+def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Actor, committee: str | None) -> Any:
+    """Restrict a query over `cases` to the campaign, the committee asked for, and what the actor may see.
+
+    The branch table is joined only when a committee is involved: counting a million cases of one
+    campaign then reads `cases` alone (every case has its branch and committee: foreign keys).
+    """
     campaign = ws.campaign(session, year)
-    q = (
-        select(col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version))
-        .join(Branch, col(Branch.id) == col(Case.branch_id))
-        .join(Committee, col(Committee.id) == col(Branch.committee_id))
-        .where(col(Case.campaign_id) == campaign.id)
-    )
+    q = q.where(col(Case.campaign_id) == campaign.id)
+    committee_id = None
     if committee:
-        if session.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).first() is None:
+        committee_id = session.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).scalar_one_or_none()
+        if committee_id is None:
             raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
-        q = q.where(col(Committee.name) == committee)
     if actor.role == "committee":
-        q = q.where(col(Branch.committee_id) == actor.committee_id)
-    elif actor.role == "branch":
+        q = q.join(Branch, col(Branch.id) == col(Case.branch_id)).where(col(Branch.committee_id) == actor.committee_id)
+        if committee_id is not None:
+            q = q.where(col(Branch.committee_id) == committee_id)
+    elif committee_id is not None:
+        q = q.join(Branch, col(Branch.id) == col(Case.branch_id)).where(col(Branch.committee_id) == committee_id)
+    if actor.role == "branch":
         q = q.where(col(Case.branch_id) == actor.branch_id)
     return q
 
 
-def _row(ws: Workspace, r: Any) -> dict[str, Any]:
-    spec = ws.spec
-    state = spec.by_id.get(r[4])
-    owner = state.owner if state else None
-    return {
-        "id": r[0],
-        "branch": r[1],
-        "committee": r[2],
-        "title": r[3],
-        "state": r[4],
-        "state_label": spec.label(r[4]),
-        "owner": spec.roles.get(owner, "") if owner else "",
-        "due_at": clock.from_db(r[5]) if r[5] else None,
-        "version": r[6],
-    }
+def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
+    """The listing columns for the cases picked (and ordered, and limited) by the subquery `keys`.
+
+    Branch and committee names are joined after the limit, so a first page of a large result looks
+    up a hundred names, not every candidate's.
+    """
+    picked = keys.order_by(*order)
+    if limit:
+        picked = picked.limit(limit)
+    picked = picked.subquery()
+    return (
+        select(col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version))
+        .select_from(picked)
+        .join(Case, col(Case.id) == picked.c.id)
+        .join(Branch, col(Branch.id) == col(Case.branch_id))
+        .join(Committee, col(Committee.id) == col(Branch.committee_id))
+        .order_by(*(picked.c[c.key] for c in order))
+    )
+
+
+class _Rows:
+    """Turns result rows into listing dicts, working out each state's labels and each due date once."""
+
+    def __init__(self, ws: Workspace) -> None:
+        spec = ws.spec
+        self.now = ws.now
+        self.states = {st.id: (st.label, spec.roles.get(st.owner, "") if st.owner else "") for st in spec.states}
+        self.dues: dict[Any, tuple[Any, int]] = {}  # stored due_at → (aware due_at, whole days overdue at `now`)
+
+    def due(self, raw: Any) -> tuple[Any, int]:
+        """The stored due date as shown, and the days overdue (at least 1), computed once per distinct date."""
+        found = self.dues.get(raw)
+        if found is None:
+            shown = clock.from_db(raw)
+            found = self.dues[raw] = (shown, max(1, clock.days_between(self.now, shown)))
+        return found
+
+    def __call__(self, r: Any) -> dict[str, Any]:
+        label, owner = self.states.get(r[4]) or (r[4], "")
+        return {
+            "id": r[0],
+            "branch": r[1],
+            "committee": r[2],
+            "title": r[3],
+            "state": r[4],
+            "state_label": label,
+            "owner": owner,
+            "due_at": self.due(r[5])[0] if r[5] else None,
+            "version": r[6],
+        }
 
 
 def status(
@@ -83,14 +123,14 @@ def status(
         ws.spec.state(state)
     with ws.store.read() as s:
         actor = ws.actor(s)
-        q = _base(year, s, ws, actor, committee)
+        counts = _scoped(select(col(Case.state), func.count()).select_from(Case), year, s, ws, actor, committee)
+        keys = _scoped(select(col(Case.id)).select_from(Case), year, s, ws, actor, committee)
         if state:
-            q = q.where(col(Case.state) == state)
-        counted = dict(s.execute(q.with_only_columns(col(Case.state), func.count()).group_by(col(Case.state))).all())
-        q = q.order_by(col(Case.id))
-        if limit:
-            q = q.limit(limit)
-        rows = [_row(ws, r) for r in s.execute(q)]
+            counts = counts.where(col(Case.state) == state)
+            keys = keys.where(col(Case.state) == state)
+        counted = dict(s.execute(counts.group_by(col(Case.state))).all())
+        to_row = _Rows(ws)
+        rows = [to_row(r) for r in s.connection().execute(_listed(keys, (col(Case.id),), limit))]
     per_state = [{"state": st.id, "state_label": st.label, "count": counted[st.id]} for st in ws.spec.states if counted.get(st.id)]
     return {"cases": rows, "counts": per_state, "total": sum(counted.values())}
 
@@ -101,17 +141,14 @@ def overdue(ws: Workspace, committee: str | None = None, year: int | None = None
     now_db = clock.to_db(ws.now)
     with ws.store.read() as s:
         actor = ws.actor(s)
-        q = (
-            _base(year, s, ws, actor, committee)
-            .where(col(Case.state).in_(live), col(Case.due_at) < now_db)
-            .order_by(col(Case.due_at), col(Case.id))
-        )
-        if limit:
-            q = q.limit(limit)
+        # The index on (state, due_at) finds the late cases; only the page shown gets its names joined.
+        keys = _scoped(select(col(Case.id), col(Case.due_at)).select_from(Case), year, s, ws, actor, committee)
+        keys = keys.where(col(Case.state).in_(live), col(Case.due_at) < now_db)
+        to_row = _Rows(ws)
         out = []
-        for r in s.execute(q):
-            row = _row(ws, r)
-            row["days_overdue"] = max(1, clock.days_between(ws.now, row["due_at"]))
+        for r in s.connection().execute(_listed(keys, (col(Case.due_at), col(Case.id)), limit)):
+            row = to_row(r)
+            row["days_overdue"] = to_row.due(r[5])[1]
             out.append(row)
         return out
 
