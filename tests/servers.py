@@ -26,6 +26,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from workflow import channels, clock, notify, reminders
 from workflow.reminders import SweepReport
+from workflow.store import Store
+from workflow.workspace import Workspace
 
 FROM = "dwzzb@example.edu.cn"
 PASSWORD = "s3cret-Pa55w0rd"  # what the test SMTP server accepts for any login
@@ -183,9 +185,21 @@ def from_env(env: dict[str, str]) -> dict[str, notify.Channel]:
     return channels.from_env(env, None, notify.real_wall(), io.StringIO())
 
 
+_STORES: dict[str, Store] = {}
+
+
 def sweep(bf: Any, when: str, chans: dict[str, notify.Channel] | None = None, **kw: Any) -> SweepReport:
-    """One sweep at `when` (Asia/Shanghai), by default on the console channel."""
-    return reminders.sweep(bf.ws(now=when), chans if chans is not None else console(), **kw)
+    """One sweep at `when` (Asia/Shanghai), by default on the console channel.
+
+    One Store per database, as in the scheduler: a new engine per sweep would recompile every statement.
+    """
+    store = _STORES.setdefault(bf.url, Store(bf.url))
+    return reminders.sweep(Workspace(store, clock.parse_now(when)), chans if chans is not None else console(), **kw)
+
+
+def draft_case(bf: Any, branch: str = "文法学院第1学生党支部", user: str = "wenfa") -> int:
+    """A bare draft case: enough to be reminded (use conftest.ready_case when the case must be submitted)."""
+    return int(bf.json("case", "new", "--branch", branch, "--title", f"{branch}特色创建", "--theme", "人才培养", user=user)["id"])
 
 
 def queued(report: SweepReport) -> set[tuple[int, str, str]]:

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Bf, ready_case
-from servers import FROM, PASSWORD, from_env, smtp_env, smtp_server, sweep, webhook
+from conftest import Bf
+from servers import FROM, PASSWORD, at, draft_case, from_env, smtp_env, smtp_server, sweep, webhook
 
 from workflow import channels, notify
 from workflow.errors import UsageError
@@ -24,7 +24,7 @@ def db_url(sqlite_url: str) -> str:
 
 
 def test_an_email_reminder_arrives_with_its_chinese_subject_and_body_intact(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     with smtp_server() as box:
         report = sweep(bf, "2024-05-03T09:00", from_env(smtp_env(box.port)))
     [mail] = box.to(WENFA)
@@ -39,7 +39,7 @@ def test_an_email_reminder_arrives_with_its_chinese_subject_and_body_intact(bf: 
 
 
 def test_an_overdue_notice_says_how_many_days_late(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with smtp_server() as box:
         sweep(bf, "2024-05-09T09:00", from_env(smtp_env(box.port)))
     [mail] = box.to(WENFA)
@@ -48,7 +48,7 @@ def test_an_overdue_notice_says_how_many_days_late(bf: Bf) -> None:
 
 
 def test_the_server_refusing_then_accepting_delivers_the_reminder_once(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with smtp_server() as box:
         box.refuse_data = 2  # 451: both first messages are refused
         chans = from_env(smtp_env(box.port))
@@ -63,7 +63,7 @@ def test_the_server_refusing_then_accepting_delivers_the_reminder_once(bf: Bf) -
 
 
 def test_a_refused_address_is_failed_with_the_server_s_reason_and_the_others_still_go(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with smtp_server() as box:
         box.refuse_rcpt = {WENFA}
         sweep(bf, "2024-05-03T09:00", from_env(smtp_env(box.port)))
@@ -75,7 +75,7 @@ def test_a_refused_address_is_failed_with_the_server_s_reason_and_the_others_sti
 def test_the_smtp_password_comes_only_from_the_environment_and_is_never_shown_logged_or_stored(
     bf: Bf, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with smtp_server(auth=True) as box:
         for key, value in smtp_env(box.port, BRANCHFLOW_SMTP_USER="dwzzb", BRANCHFLOW_SMTP_PASSWORD=PASSWORD).items():
             monkeypatch.setenv(key, value)
@@ -162,7 +162,7 @@ def test_remind_with_a_bad_channel_setting_exits_2(bf: Bf, monkeypatch: pytest.M
 
 
 def test_a_wecom_robot_receives_the_reminder_as_json(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with webhook() as hook:
         sweep(bf, "2024-05-03T09:00", from_env({"BRANCHFLOW_CHANNELS": "wecom", "BRANCHFLOW_WECOM_WEBHOOK": hook.url}))
     assert len(hook.posts) == 2 and {p["msgtype"] for p in hook.posts} == {"text"}
@@ -171,7 +171,7 @@ def test_a_wecom_robot_receives_the_reminder_as_json(bf: Bf) -> None:
 
 
 def test_a_dingtalk_robot_checks_the_signed_url(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with webhook(secret="SECgood") as hook:
         env = {"BRANCHFLOW_CHANNELS": "dingtalk", "BRANCHFLOW_DINGTALK_WEBHOOK": hook.url, "BRANCHFLOW_DINGTALK_SECRET": "SECgood"}
         report = sweep(bf, "2024-05-03T09:00", from_env(env))
@@ -179,7 +179,7 @@ def test_a_dingtalk_robot_checks_the_signed_url(bf: Bf) -> None:
 
 
 def test_a_wrong_dingtalk_secret_is_a_permanent_failure_with_the_reason(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with webhook(secret="SECgood") as hook:
         env = {"BRANCHFLOW_CHANNELS": "dingtalk", "BRANCHFLOW_DINGTALK_WEBHOOK": hook.url, "BRANCHFLOW_DINGTALK_SECRET": "SECwrong"}
         report = sweep(bf, "2024-05-03T09:00", from_env(env))
@@ -187,37 +187,38 @@ def test_a_wrong_dingtalk_secret_is_a_permanent_failure_with_the_reason(bf: Bf) 
     assert all("310000" in r["last_error"] and "sign not match" in r["last_error"] for r in bf.json("outbox", "--status", "failed"))
 
 
+def a_message() -> notify.Message:
+    return notify.Message("wecom", WENFA, "wenfa", "【特色支部创建】截止提醒", "正文", "k" * 40, (1,), at("2024-05-03T09:00"))
+
+
 @pytest.mark.parametrize(
-    ("reply", "status"),
+    ("reply", "permanent"),
     [
-        ((502, {"errmsg": "bad gateway"}), "retry"),
-        ((429, {"errmsg": "too many"}), "retry"),
-        ((200, {"errcode": 45009, "errmsg": "api freq out of limit"}), "retry"),
-        ((404, {"errmsg": "not found"}), "failed"),
-        ((200, {"errcode": 93000, "errmsg": "invalid webhook url"}), "failed"),
+        ((502, {"errmsg": "bad gateway"}), False),
+        ((429, {"errmsg": "too many"}), False),
+        ((200, {"errcode": 45009, "errmsg": "api freq out of limit"}), False),
+        ((404, {"errmsg": "not found"}), True),
+        ((200, {"errcode": 93000, "errmsg": "invalid webhook url"}), True),
     ],
 )
-def test_robot_failures_are_temporary_or_permanent(bf: Bf, reply: tuple[int, dict[str, object]], status: str) -> None:
-    ready_case(bf, "文法学院第2教工党支部")
+def test_robot_failures_are_temporary_or_permanent(reply: tuple[int, dict[str, object]], permanent: bool) -> None:
     with webhook() as hook:
-        hook.replies.extend([reply, reply])
-        report = sweep(bf, "2024-05-03T09:00", from_env({"BRANCHFLOW_CHANNELS": "wecom", "BRANCHFLOW_WECOM_WEBHOOK": hook.url}))
-    assert {r.status for r in report.results} == {status}
+        hook.replies.append(reply)
+        with pytest.raises(notify.DeliveryFailed) as err:
+            notify.WecomChannel(hook.url, notify.Pacer(notify.real_wall())).send(a_message())
+    assert err.value.permanent is permanent
 
 
-def test_a_robot_that_does_not_answer_in_time_is_retried(bf: Bf) -> None:
-    ready_case(bf)
+def test_a_robot_that_does_not_answer_in_time_is_a_temporary_failure() -> None:
     with webhook() as hook:
         hook.delay = 0.5
-        env = {"BRANCHFLOW_CHANNELS": "wecom", "BRANCHFLOW_WECOM_WEBHOOK": hook.url}
-        chans = channels.build(channels.load(env), notify.real_wall())
-        chans["wecom"].timeout = 0.1  # type: ignore[attr-defined]
-        report = sweep(bf, "2024-05-03T09:00", chans)
-    assert {r.status for r in report.results} == {"retry"} and "超时" in report.results[0].error
+        with pytest.raises(notify.DeliveryFailed) as err:
+            notify.WecomChannel(hook.url, notify.Pacer(notify.real_wall()), timeout=0.1).send(a_message())
+    assert not err.value.permanent and "超时" in err.value.reason
 
 
 def test_every_configured_channel_gets_every_message(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with smtp_server() as box, webhook() as wecom, webhook(secret="SECd") as ding:
         env = smtp_env(
             box.port,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Bf, ready_case
+from conftest import Bf
+from servers import draft_case
 
 
 @pytest.fixture
@@ -46,8 +47,8 @@ def test_one_event_per_due_date_of_the_campaign_calendar(bf: Bf) -> None:
 
 
 def test_a_case_whose_own_due_date_differs_gets_its_own_event_and_committee_keeps_its_cases(bf: Bf) -> None:
-    ours = ready_case(bf)
-    theirs = ready_case(bf, "外国语学院第1学生党支部", user="waiguo")
+    ours = draft_case(bf)
+    theirs = draft_case(bf, "外国语学院第1学生党支部", user="waiguo")
     bf.ok("extend", str(ours), "--until", "2024-05-10T12:00", "--reason", "盖章流程延误", user="zzb")
     bf.ok("extend", str(theirs), "--until", "2024-05-09", "--reason", "负责人出差", user="zzb")
     path = str(bf.tmp / "wenfa.ics")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Bf, ready_case
-from servers import at, free_port, from_env, smtp_env, smtp_server, sweep
+from servers import at, draft_case, free_port, from_env, smtp_env, smtp_server, sweep
 
 from workflow import outbox
 
@@ -27,7 +27,7 @@ def rows(bf: Bf, *args: str) -> list[dict]:
 
 
 def test_two_sweeps_in_two_processes_at_the_same_time_send_each_reminder_once(bf: Bf) -> None:
-    ids = [ready_case(bf, f"文法学院第{n}教工党支部") for n in (2, 3, 5)]
+    ids = [draft_case(bf, f"文法学院第{n}教工党支部") for n in (2, 3, 5)]
     with smtp_server() as box:
         box.delay = 0.2  # each message takes a while, so the two senders overlap
         env = {**os.environ, **smtp_env(box.port)}
@@ -44,7 +44,7 @@ def test_two_sweeps_in_two_processes_at_the_same_time_send_each_reminder_once(bf
 
 @sqlite_only
 def test_two_sweeps_one_after_the_other_send_each_reminder_once(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     with smtp_server() as box:
         chans = from_env(smtp_env(box.port))
         sweep(bf, "2024-05-03T09:00", chans)
@@ -54,7 +54,7 @@ def test_two_sweeps_one_after_the_other_send_each_reminder_once(bf: Bf) -> None:
 
 
 def test_a_sender_that_died_mid_send_holds_its_claim_only_until_the_lease_runs_out(bf: Bf, caplog: pytest.LogCaptureFixture) -> None:
-    ready_case(bf)
+    draft_case(bf)
     ws = bf.ws(now="2024-05-03T09:00")
     with smtp_server() as box:
         chans = from_env(smtp_env(box.port))
@@ -79,7 +79,7 @@ def test_backoff_first_retry_within_an_hour_and_never_more_than_six_hours_betwee
 
 
 def test_an_undeliverable_reminder_is_retried_then_listed_as_failed_and_retry_puts_it_back(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     dead_port = from_env(smtp_env(free_port()))  # nothing listens there: connection refused, a temporary failure
     now = at("2024-05-03T09:00")
     sweep(bf, now.isoformat(), dead_port)
@@ -114,7 +114,7 @@ def test_a_reminder_waiting_for_a_retry_is_cancelled_when_the_case_leaves_the_st
 
 @sqlite_only
 def test_outbox_json_gives_one_object_per_row_with_the_issue_s_keys(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     sweep(bf, "2024-05-03T09:00")
     [row] = [r for r in rows(bf, "--case", str(cid), "--status", "sent") if r["recipient"] == WENFA]
     assert {"id", "case", "state", "recipient", "channel", "status", "attempts", "last_error"} <= set(row)
@@ -131,7 +131,7 @@ def test_outbox_json_gives_one_object_per_row_with_the_issue_s_keys(bf: Bf) -> N
 
 @sqlite_only
 def test_outbox_retry_refuses_a_row_that_has_not_failed_and_an_unknown_id(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     sweep(bf, "2024-05-03T09:00")
     sent = rows(bf)[0]["id"]
     refused = bf("outbox", "retry", str(sent))

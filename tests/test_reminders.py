@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Bf, ready_case
-from servers import queued, sweep
+from servers import draft_case, queued, sweep
 
 from workflow import spec
 from workflow.errors import SpecError
@@ -25,7 +25,7 @@ def contact(bf: Bf, branch: str = FIRST) -> str:
 
 
 def test_r14_before_the_due_date_the_branch_contact_and_the_committee_users_are_reminded(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     report = sweep(bf, "2024-04-29T09:00")  # draft is due 2024-05-06: the 7-day reminder went out at 08:30
     assert queued(report) == {(cid, "7d", contact(bf)), (cid, "7d", "wenfa@example.edu.cn")}
     assert {r.recipient for r in report.results if r.status == "sent"} == {contact(bf), "wenfa@example.edu.cn"}
@@ -41,20 +41,20 @@ def test_r14_an_org_owned_state_reminds_the_org_users_who_have_an_email(bf: Bf) 
 
 @sqlite_only
 def test_no_reminder_before_its_time(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     assert sweep(bf, "2024-04-27T09:00").queued == []  # 7d is 04-29, 3wd is 04-28 (a 调休 Sunday)
     assert sweep(bf, "2024-04-28T08:29").queued == []
 
 
 @sqlite_only
 def test_a_working_day_reminder_across_the_may_day_holiday_goes_out_on_the_adjusted_sunday(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     # Three working days before Monday 6 May 2024: 30 April, 29 April and Sunday 28 April (调休).
     assert queued(sweep(bf, "2024-04-28T08:30")) == {(cid, "3wd", contact(bf)), (cid, "3wd", "wenfa@example.edu.cn")}
 
 
 def test_a_reminder_is_decided_once_however_many_sweeps_run(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     first = sweep(bf, "2024-04-29T09:00")
     assert len(first.queued) == 2
     for when in ("2024-04-29T09:00", "2024-04-29T09:15", "2024-04-30T18:00"):
@@ -64,7 +64,7 @@ def test_a_reminder_is_decided_once_however_many_sweeps_run(bf: Bf) -> None:
 
 
 def test_one_message_per_recipient_and_sweep_lists_all_its_cases(bf: Bf) -> None:
-    ids = [ready_case(bf, f"文法学院第{n}教工党支部") for n in (2, 3, 5)]
+    ids = [draft_case(bf, f"文法学院第{n}教工党支部") for n in (2, 3, 5)]
     report = sweep(bf, "2024-05-05T09:00")
     to_committee = [r for r in report.results if r.recipient == "wenfa@example.edu.cn"]
     assert len(to_committee) == 1 and set(to_committee[0].cases) == set(ids)
@@ -73,14 +73,14 @@ def test_one_message_per_recipient_and_sweep_lists_all_its_cases(bf: Bf) -> None
 
 
 def test_after_three_days_of_downtime_only_the_latest_reminder_goes_out(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     sweep(bf, "2024-04-29T09:00")  # 7d sent, then the scheduler was off 3 days (3wd and nothing else missed)
     report = sweep(bf, "2024-05-05T09:00")  # 1d is due now; 3wd (04-28) is stale and not sent
     assert queued(report) == {(cid, "1d", contact(bf)), (cid, "1d", "wenfa@example.edu.cn")}
 
 
 def test_after_downtime_past_the_due_date_only_the_overdue_notice_goes_out(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     report = sweep(bf, "2024-05-08T09:00")  # nothing ran since before 7d; the draft became overdue on 05-06
     assert queued(report) == {(cid, "overdue", contact(bf)), (cid, "overdue", "wenfa@example.edu.cn")}
     assert sweep(bf, "2024-05-09T09:00").queued == []  # one overdue notice, not one a day
@@ -94,7 +94,7 @@ def test_a_case_that_left_the_state_gets_no_reminder_for_it(bf: Bf) -> None:
 
 
 def test_extending_one_case_arms_new_reminders(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     sweep(bf, "2024-05-05T09:00")  # 1d before 05-06
     bf.ok("extend", str(cid), "--until", "2024-05-20", "--reason", "盖章流程延误", user="zzb", now="2024-05-05T10:00")
     assert sweep(bf, "2024-05-05T10:30").queued == []  # the first reminder for 05-20 is 7d, on 05-13
@@ -103,7 +103,7 @@ def test_extending_one_case_arms_new_reminders(bf: Bf) -> None:
 
 @sqlite_only
 def test_shifting_a_whole_state_arms_new_reminders(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     sweep(bf, "2024-05-05T09:00")
     bf.ok("extend", "--state", "draft", "--until", "2024-05-10", "--reason", "五一假期顺延", user="zzb", now="2024-05-05T10:00")
     assert {o for _, o, _ in queued(sweep(bf, "2024-05-07T09:00"))} == {"3wd"}  # 3 working days before Friday 05-10
@@ -116,7 +116,7 @@ def test_repeats_are_capped_per_case_state_and_recipient(bf: Bf) -> None:
     states = bf.tmp / "states-cap2.yaml"
     states.write_text(text, encoding="utf-8")
     bf.ok("init", "--states", str(states), "--campaign", "2024")
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     days = ["2024-05-05", "2024-05-07", "2024-05-09", "2024-05-11"]
     for day, until in zip(days, [*days[1:], "2024-05-13"], strict=True):
         sweep(bf, f"{day}T09:00")  # each time 1 day before the due date, then the date is moved again
@@ -126,8 +126,8 @@ def test_repeats_are_capped_per_case_state_and_recipient(bf: Bf) -> None:
 
 
 def test_the_overdue_digest_goes_to_org_once_a_day(bf: Bf) -> None:
-    late = ready_case(bf)
-    other = ready_case(bf, "外国语学院第1学生党支部", user="waiguo")
+    late = draft_case(bf)
+    other = draft_case(bf, "外国语学院第1学生党支部", user="waiguo")
     report = sweep(bf, "2024-05-08T08:30", digest=True)
     digest = [r for r in report.results if r.recipient == "zzb@example.edu.cn"]
     assert len(digest) == 1 and set(digest[0].cases) == {late, other}
@@ -137,7 +137,7 @@ def test_the_overdue_digest_goes_to_org_once_a_day(bf: Bf) -> None:
 
 @sqlite_only
 def test_a_dry_run_writes_nothing_and_sends_nothing(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     preview = sweep(bf, "2024-04-29T09:00", dry_run=True)
     assert {(r.recipient, r.status) for r in preview.results} == {(contact(bf), "dry-run"), ("wenfa@example.edu.cn", "dry-run")}
     assert bf.json("outbox") == []
@@ -146,7 +146,7 @@ def test_a_dry_run_writes_nothing_and_sends_nothing(bf: Bf) -> None:
 
 @sqlite_only
 def test_remind_json_gives_one_object_per_message(bf: Bf) -> None:
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     result = bf("remind", now="2024-05-03T09:00", json_out=True)
     out = json.loads(result.stdout)  # the console channel writes the messages themselves to stderr
     assert sorted((m["channel"], m["recipient"], m["cases"], m["status"]) for m in out) == [
@@ -158,7 +158,7 @@ def test_remind_json_gives_one_object_per_message(bf: Bf) -> None:
 
 @sqlite_only
 def test_remind_prints_what_it_sent_and_the_messages_go_to_stderr(bf: Bf) -> None:
-    ready_case(bf)
+    draft_case(bf)
     result = bf.ok("remind", now="2024-05-03T09:00")
     assert "新排入 2 条提醒；发出 2 封" in result.stdout
     assert "【特色支部创建】截止提醒" in result.stderr and "还剩 3 天" in result.stderr

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import Bf, ready_case
-from servers import at
+from conftest import Bf
+from servers import at, draft_case
 
 from jobs import scheduler
 from workflow import sample, spec
@@ -75,7 +75,7 @@ def test_the_digest_goes_out_on_working_days_only() -> None:
 
 def test_a_run_of_the_sweep_job_sweeps_the_database(bf: Bf, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BRANCHFLOW_CHANNELS", raising=False)
-    cid = ready_case(bf)
+    cid = draft_case(bf)
     s = scheduler.build(POLICY, bf.url, None)
     job = s.get_job(scheduler.SWEEP_ID)
     report = job.func(**job.kwargs)  # what APScheduler calls, without waiting for it
@@ -118,7 +118,7 @@ def bf_sqlite(sqlite_url: str, tmp_path: Path) -> Bf:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_the_scheduler_stops_cleanly_with_exit_0_on_sigterm_or_ctrl_c(bf_sqlite: Bf, sig: signal.Signals) -> None:
-    ready_case(bf_sqlite)
+    draft_case(bf_sqlite)
     proc = _start(bf_sqlite)
     _wait_started(proc)
     proc.send_signal(sig)
