@@ -64,6 +64,7 @@ def create(
 ) -> int:
     """Open a draft case for a branch (R3: one live case per branch and campaign; R6: one theme)."""
     spec = ws.spec
+    theme, theme_note = theme.strip(), theme_note.strip()
     if not title.strip():
         raise UsageError("项目名称不能为空：请用 --title 填写。")
     _check_theme(ws, theme, theme_note)
@@ -149,6 +150,7 @@ def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_ve
             raise Conflict(f"申报 {case_id} 已被他人修改（现在是第 {row.version} 版）：请重新查看后再修改。")
         if "title" in values and not values["title"].strip():
             raise UsageError("项目名称不能为空。")
+        values = {k: v.strip() if k in ("theme", "theme_note", "title") else v for k, v in values.items()}
         theme = values.get("theme", row.theme)
         note = values.get("theme_note", row.theme_note)
         if "theme" in values or "theme_note" in values:

@@ -126,6 +126,8 @@ class Fired:
     dest: str
     due_at: datetime | None
     version: int
+    branch: str = ""
+    committee: str = ""
 
 
 def load_case(session: Session, case_id: int) -> facts_mod.CaseRow:
@@ -222,7 +224,7 @@ def apply(
     if cast(CursorResult[Any], result).rowcount != 1:
         raise Conflict(f"申报 {row.id} 刚被他人修改：请重新查看后再操作。")
     session.execute(insert(History).values(**history_values(spec, actor, row, transition, inputs, dest, now, comment)))
-    return Fired(row.id, transition.trigger, row.state, dest, due, row.version + 1)
+    return Fired(row.id, transition.trigger, row.state, dest, due, row.version + 1, row.branch, row.committee)
 
 
 def case_values(row: facts_mod.CaseRow, inputs: Mapping[str, Any], dest: str, due: datetime | None, now: datetime) -> dict[str, Any]:

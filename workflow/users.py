@@ -42,6 +42,10 @@ def add(ws: Workspace, name: str, role: str, committee: str | None = None, branc
             b = s.exec(select(Branch).where(col(Branch.name) == branch)).first()
             if b is None:
                 raise NotFound(f"没有名为“{branch}”的支部：请先导入支部名单。")
+            if committee:
+                c = s.exec(select(Committee).where(col(Committee.id) == b.committee_id)).first()
+                if c is None or c.name != committee:
+                    raise UsageError(f"支部“{branch}”不属于“{committee}”：请去掉 --committee 或改正名称。")
             user.branch_id, user.committee_id = b.id, b.committee_id
         elif committee or branch:
             raise UsageError(f"{role} 用户不属于某个分党委或支部：请去掉 --committee / --branch。")
