@@ -72,6 +72,15 @@ def test_a_refused_address_is_failed_with_the_server_s_reason_and_the_others_sti
     assert len(box.messages) == 1  # the branch contact got theirs
 
 
+def test_starttls_against_a_server_without_it_is_failed_with_what_to_check(bf: Bf) -> None:
+    draft_case(bf)
+    with smtp_server() as box:
+        sweep(bf, "2024-05-03T09:00", from_env(smtp_env(box.port, BRANCHFLOW_SMTP_SECURITY="starttls")))
+    failed = bf.json("outbox", "--status", "failed")
+    assert len(failed) == 2 and box.messages == []
+    assert "不支持所需功能（请检查 BRANCHFLOW_SMTP_SECURITY 和端口）" in failed[0]["last_error"]
+
+
 def test_the_smtp_password_comes_only_from_the_environment_and_is_never_shown_logged_or_stored(
     bf: Bf, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -252,6 +252,12 @@ class EmailChannel:
             raise DeliveryFailed(f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500) from None
         except smtplib.SMTPServerDisconnected as exc:
             raise DeliveryFailed(f"SMTP 连接中断：{exc}", permanent=False) from None
+        except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS or AUTH there: a setting to fix, not to retry
+            raise DeliveryFailed(
+                f"SMTP 服务器 {s.host}:{s.port} 不支持所需功能（请检查 BRANCHFLOW_SMTP_SECURITY 和端口）：{exc}", permanent=True
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryFailed(f"SMTP 服务器 {s.host} 的证书无法验证：{exc.verify_message}", permanent=True) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(f"无法连接 SMTP 服务器 {s.host}:{s.port}：{type(exc).__name__}: {exc}", permanent=False) from None
 
