@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from . import schema
 
 DEFAULT_URL = "sqlite:///branchflow.db"
+SQLITE_MMAP = 1 << 30  # bytes of a SQLite file read through mmap: address space, not memory
 
 
 def normalize_url(url: str | None) -> str:
@@ -158,6 +159,9 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Read pages through a memory map rather than one read() system call each: a query that visits
+        # ten thousand scattered rows of a large file otherwise spends most of its time in those calls.
+        cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP}")
         cur.close()
 
     @event.listens_for(engine, "begin")
