@@ -190,7 +190,7 @@ def write_xlsx(path: Path, rows: Sequence[Branch], sheet: str = "支部名单") 
     columns = "ABCDEFGH"
     lines = [f'<row r="1">{"".join(cell(f"{c}1", h) for c, h in zip(columns, HEADERS, strict=True))}</row>']
     for n, r in enumerate(rows, start=2):
-        values: list[str | int] = r.cells()
+        values: list[str | int] = list(r.cells())
         values[2] = r.members
         lines.append(f'<row r="{n}">{"".join(cell(f"{c}{n}", v) for c, v in zip(columns, values, strict=True) if v != "")}</row>')
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
