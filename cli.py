@@ -871,6 +871,7 @@ def advance_many(
         chunk_size=chunk_size,
     )
     spec = ws.spec
+    done = "可以执行" if dry_run else "已完成"
     first = True
     if opts.as_json:
         click.echo("[", nl=False)
@@ -878,8 +879,7 @@ def advance_many(
     hidden = run.total < 500 or not sys.stderr.isatty()
     with click.progressbar(length=run.total, label="批量推进", file=sys.stderr, hidden=hidden) as bar:
         for chunk in run:
-            if not hidden:
-                click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before this chunk's lines
+            lines: list[str] = []  # one write per chunk, after its commit
             for o in chunk:
                 if opts.as_json:
                     item: dict[str, Any] = {"id": o.id, "ok": o.ok, "error": None, "dry_run": dry_run}
@@ -888,16 +888,20 @@ def advance_many(
                     else:
                         item.update(trigger=trigger, source=o.source, state=o.dest, state_label=spec.label(o.dest))
                         item.update(due_at=o.due_at, version=o.version)
-                    click.echo(("\n" if first else ",\n") + json.dumps(item, ensure_ascii=False, default=_json_default), nl=False)
-                    first = False
+                    lines.append(json.dumps(item, ensure_ascii=False, default=_json_default))
                 elif o.error is not None:
-                    click.echo(f"申报 {o.id}：未执行。{o.error.message}")
-                    for line in o.error.details:
-                        click.echo(f"    {line}")
+                    lines.append(f"申报 {o.id}：未执行。{o.error.message}")
+                    lines.extend(f"    {line}" for line in o.error.details)
                 else:
                     due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
-                    done = "可以执行" if dry_run else "已完成"
-                    click.echo(f"申报 {o.id}：{done}，{spec.label(o.source)} → {spec.label(o.dest)}{due}。")
+                    lines.append(f"申报 {o.id}：{done}，{spec.label(o.source)} → {spec.label(o.dest)}{due}。")
+            if not hidden:
+                click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before this chunk's lines
+            if opts.as_json:
+                click.echo(("\n" if first else ",\n") + ",\n".join(lines), nl=False)
+                first = False
+            else:
+                click.echo("\n".join(lines))
             sys.stdout.flush()
             bar.update(len(chunk))
     if opts.as_json:
