@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from conftest import Bf, drop_pg_schema, make_pg_url, ready_case
-from sqlmodel import SQLModel
 
 from workflow import migrations, sample, schema, transfer
 from workflow.store import Store
@@ -95,11 +94,11 @@ def make_previous_schema(url: str, how: str) -> None:
     if how == "alembic":
         assert schema.upgrade(Store(url), schema.FIRST).after == schema.FIRST
         return
+    # An old `init` made exactly revision 0001's tables with create_all and recorded no revision.
     store = Store(url)
-    SQLModel.metadata.create_all(store.engine, tables=[SQLModel.metadata.tables[name] for name in CORE_TABLES])
+    schema.upgrade(store, schema.FIRST)
     with store.engine.begin() as conn:
-        for statement in CORE.APPEND_ONLY[store.dialect]:
-            conn.execute(sa.text(statement))
+        conn.execute(sa.text("DROP TABLE alembic_version"))
     store.engine.dispose()
 
 

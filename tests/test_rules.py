@@ -201,11 +201,6 @@ def test_r4_model_branch_takes_part_once_per_cycle_counting_earlier_campaigns_in
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the roster column 上年度参与 is read as 'the year before the campaign', so a model branch that took part "
-    "in 2023 (roster, imported for 2024) is refused in 2024 but let through in 2025, inside the same cycle 2023-2025",
-)
 def test_r4_a_participation_from_the_roster_column_still_counts_later_in_the_cycle(bf: Bf) -> None:
     reimport(bf, {MODEL: ("是", "是", "2023-2025")})
     refusal(submit(bf, ready_case(bf, MODEL)), "R4")
@@ -215,6 +210,13 @@ def test_r4_a_participation_from_the_roster_column_still_counts_later_in_the_cyc
 
 
 @SQLITE_ONLY
+def test_r4_next_years_roster_saying_no_does_not_erase_an_earlier_participation(bf: Bf) -> None:
+    reimport(bf, {MODEL: ("是", "是", "2023-2025")})  # imported for 2024: took part in 2023
+    later = next_year(bf)
+    reimport(later, {MODEL: ("否", "是", "2023-2025")})  # imported for 2025: did not take part in 2024
+    refusal(submit(later, ready_case(later, MODEL)), "R4")
+
+
 def test_r5_committee_with_ten_or_more_branches_recommends_two(bf: Bf) -> None:
     cases = [ready_case(bf, f"文法学院第{n}教工党支部") for n in (2, 3, 5)]
     assert submit(bf, cases[0]).exit_code == 0

@@ -39,7 +39,7 @@ class CaseRow(NamedTuple):
     model_branch: bool
     cycle_start: int | None
     cycle_end: int | None
-    took_part_last_year: bool
+    roster_took_part_year: int | None  # the year the roster column 上年度参与 speaks of
 
 
 CASE_COLUMNS = (
@@ -60,7 +60,7 @@ CASE_COLUMNS = (
     col(Branch.model_branch),
     col(Branch.cycle_start),
     col(Branch.cycle_end),
-    col(Branch.took_part_last_year),
+    col(Branch.took_part_year),
 )
 
 
@@ -98,7 +98,7 @@ def to_case_row(r: Any) -> CaseRow:
         model_branch=bool(model_branch),
         cycle_start=cycle_start,
         cycle_end=cycle_end,
-        took_part_last_year=bool(took_part),
+        roster_took_part_year=took_part,
     )
 
 
@@ -292,8 +292,10 @@ class Batch:
         if self.took or pending.took:
             took, more, branch = self.took.get, pending.took.get, row.branch_id
             years = {y for y in earlier if took((branch, y), 0) + more((branch, y), 0) > 0}
-        if row.took_part_last_year and (row.year - 1) not in earlier:
-            years.add(row.year - 1)
+        roster_year = row.roster_took_part_year
+        # The roster column counts for its own year, unless that year's campaign is in the database.
+        if roster_year is not None and roster_year < row.year and roster_year not in self.years:
+            years.add(roster_year)
         model = in_cycle(row)
         in_cycle_count = sum(1 for y in years if row.cycle_start and row.cycle_end and row.cycle_start <= y <= row.cycle_end)
         live_key = (row.campaign_id, row.branch_id)

@@ -64,6 +64,9 @@ class Branch(SQLModel, table=True):
     contact: str = ""
     email: str = ""
     took_part_last_year: bool = False
+    # The campaign year the roster column 上年度参与 speaks of (the year before the campaign it was
+    # imported for), so that it still counts in later years of a model branch's cultivation cycle.
+    took_part_year: int | None = None
     model_branch: bool = False
     cycle_start: int | None = None
     cycle_end: int | None = None

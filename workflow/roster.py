@@ -116,13 +116,22 @@ def import_file(ws: Workspace, path: str | Path, encoding: str | None = None) ->
         if new_committees:
             s.execute(insert(Committee), [{"name": n} for n in new_committees])
             committees = dict(s.execute(select(col(Committee.name), col(Committee.id))).all())
-        existing = dict(s.execute(select(col(Branch.name), col(Branch.id))).all())
+        # 上年度参与 speaks of the year before the campaign the roster is imported for (the latest).
+        last_year = ws.campaign(s).year - 1
+        existing = {
+            name: (bid, year) for name, bid, year in s.execute(select(col(Branch.name), col(Branch.id), col(Branch.took_part_year)))
+        }
         fresh, changed = [], []
         for r in rows:
             values = {k: v for k, v in r.items() if k != "committee"}
             values["committee_id"] = committees[r["committee"]]
+            known = existing.get(r["name"], (None, None))[1]
+            # 否 clears only what this roster speaks of; an older participation stays on record.
+            values["took_part_year"] = (
+                last_year if r["took_part_last_year"] else (known if known is not None and known < last_year else None)
+            )
             if r["name"] in existing:
-                changed.append({"bid": existing[r["name"]], **{f"v_{k}": v for k, v in values.items()}})
+                changed.append({"bid": existing[r["name"]][0], **{f"v_{k}": v for k, v in values.items()}})
             else:
                 fresh.append(values)
         if fresh:
