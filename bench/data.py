@@ -406,7 +406,7 @@ def _init(db: Database, now: datetime, year: int) -> tuple[Any, int, dict[str, d
     return spec, campaign.id, dues
 
 
-def _load_roster(loader: Loader, branches: Sequence[Branch], now_db: datetime) -> tuple[dict[str, int], list[int]]:
+def _load_roster(loader: Loader, branches: Sequence[Branch], last_year: int) -> tuple[dict[str, int], list[int]]:
     """Committees, branches and one org user plus one committee user (with e-mail) per committee; returns ids."""
     committees: dict[str, int] = {}
     for b in branches:
@@ -425,6 +425,7 @@ def _load_roster(loader: Loader, branches: Sequence[Branch], now_db: datetime) -
             "model_branch",
             "cycle_start",
             "cycle_end",
+            "took_part_year",
         ],
         (
             (
@@ -438,6 +439,7 @@ def _load_roster(loader: Loader, branches: Sequence[Branch], now_db: datetime) -
                 b.model_branch,
                 b.cycle[0] if b.cycle else None,
                 b.cycle[1] if b.cycle else None,
+                last_year if b.took_part_last_year else None,  # what `roster import` records for 上年度参与=是
             )
             for n, b in enumerate(branches, start=1)
         ),
@@ -506,7 +508,7 @@ def query_campaign(db: Database, cases: int, seed: int = 2024) -> Generated:
     rnd = random.Random(seed)
     branches = roster(cases, seed)
     loader = Loader(db)
-    committees, _ = _load_roster(loader, branches, now_db)
+    committees, _ = _load_roster(loader, branches, 2023)
     states = list(QUERY_MIX)
     weights = list(QUERY_MIX.values())
     drawn = rnd.choices(states, weights, k=cases)
@@ -585,7 +587,7 @@ def advance_campaign(db: Database, cases: int, seed: int = 2024, groups: dict[st
         for i, b in enumerate(branches)
     ]
     loader = Loader(db)
-    committees, _ = _load_roster(loader, branches, now_db)
+    committees, _ = _load_roster(loader, branches, 2023)
     created = now_db - timedelta(days=5)
     loader.rows(
         "cases",
