@@ -15,11 +15,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from . import access, clock, outbox, workdays
 from .models import Branch, Case, Outbox, User
@@ -31,6 +32,7 @@ from .workspace import Workspace
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=4096)  # pure, and most cases of a state share one due date
 def fire_at(offset: Offset, due: datetime, send_at: str) -> datetime:
     """When a reminder `offset` before `due` goes out.
 
@@ -192,31 +194,42 @@ def _new_and_capped(session: Session, wanted: list[Planned], cap: int) -> list[P
     return out
 
 
+QUEUE_CHUNK = 500  # rows per INSERT: 13 values each stays under SQLite's 32766 bound parameters
+
+
 def queue(session: Session, planned: Sequence[Planned], now: datetime) -> list[Planned]:
-    """Insert the planned rows; a row another sweep inserted meanwhile is skipped, not duplicated."""
-    dialect = session.get_bind().dialect.name
-    ins: Any = postgresql.insert(Outbox) if dialect == "postgresql" else sqlite.insert(Outbox)
+    """Insert the planned rows; a row another sweep inserted meanwhile is skipped, not duplicated.
+
+    Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING the keys inserted, on the session's connection
+    (plain Core: the ORM's per-statement bookkeeping cost more than the insert itself).
+    """
+    conn = session.connection()
+    table: Any = SQLModel.metadata.tables["outbox"]
+    ins: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    keys = (table.c.case_id, table.c.state, table.c.due_at, table.c.offset, table.c.recipient, table.c.channel)
     now_db = clock.to_db(now)
-    done = []
-    for p in planned:
-        stmt = ins.values(
-            case_id=p.case_id,
-            state=p.state,
-            due_at=p.due_at,
-            offset=p.offset,
-            kind=p.kind,
-            recipient=p.recipient,
-            recipient_name=p.recipient_name,
-            channel=p.channel,
-            status="pending",
-            attempts=0,
-            last_error="",
-            next_try_at=now_db,
-            created_at=now_db,
-        ).on_conflict_do_nothing()
-        if session.execute(stmt.returning(col(Outbox.id))).first() is not None:  # no row back: it existed
-            done.append(p)
-    return done
+    inserted: set[tuple[Any, ...]] = set()
+    for start in range(0, len(planned), QUEUE_CHUNK):
+        rows = [
+            {
+                "case_id": p.case_id,
+                "state": p.state,
+                "due_at": p.due_at,
+                "offset": p.offset,
+                "kind": p.kind,
+                "recipient": p.recipient,
+                "recipient_name": p.recipient_name,
+                "channel": p.channel,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": "",
+                "next_try_at": now_db,
+                "created_at": now_db,
+            }
+            for p in planned[start : start + QUEUE_CHUNK]
+        ]
+        inserted |= {tuple(r) for r in conn.execute(ins.values(rows).on_conflict_do_nothing().returning(*keys))}
+    return [p for p in planned if p.key in inserted]  # a key not returned existed already
 
 
 def sweep(
