@@ -523,6 +523,8 @@ def advance(opts: Options, case_id: int, trigger: str, comment: str, data_pairs:
     spec = ws.spec
     data = {
         "id": fired.case_id,
+        "branch": fired.branch,
+        "committee": fired.committee,
         "trigger": fired.trigger,
         "source": fired.source,
         "state": fired.dest,
@@ -644,134 +646,6 @@ def overdue(opts: Options, committee: str | None, limit: int | None, year: int |
         click.echo(f"共 {len(rows)} 个逾期。")
 
     emit(opts, rows, human)
-
-
-# ---- R14 reminders: remind, outbox, scheduler, calendar --------------------------------------
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    envvar="BRANCHFLOW_CONFIG",
-    type=click.Path(dir_okay=False),
-    help="提醒渠道配置文件（TOML）；同名环境变量 BRANCHFLOW_* 优先于文件。",
-)
-SEND_STATUS = {"sent": "已发送", "retry": "稍后重试", "failed": "失败", "dry-run": "将发送"}
-
-
-@cli.command()
-@click.option("--dry-run", is_flag=True, help="只列出将要发送的消息，不写入、不发送。")
-@click.option("--digest", is_flag=True, help="同时立即发送给党委组织部的逾期汇总（每天至多一次）。")
-@config_option
-@pass_opts
-def remind(opts: Options, dry_run: bool, digest: bool, config_path: str | None) -> None:
-    """扫描一次（R14）：把此刻到期的提醒排入发件箱并发送，列出排入和发送的消息。
-
-    Example: branchflow --now 2024-05-03T09:00 remind --dry-run
-    """
-    from collections import Counter
-
-    from workflow import channels, notify, reminders
-
-    report = reminders.sweep(
-        opts.workspace(), channels.from_env(os.environ, config_path, notify.real_wall()), digest=digest, dry_run=dry_run
-    )
-    rows = reminders.report_rows(report)
-
-    def human() -> None:
-        shown = [{**r, "cases": "、".join(map(str, r["cases"])), "status": SEND_STATUS.get(r["status"], r["status"])} for r in rows]
-        table(shown, {"channel": "渠道", "recipient": "收件人", "cases": "申报", "status": "状态", "error": "错误"})
-        done = Counter(r["status"] for r in rows)
-        if dry_run:
-            click.echo(f"试运行（未写入、未发送）：将新排入 {len(report.queued)} 条提醒，发出 {len(rows)} 封消息。")
-        else:
-            click.echo(
-                f"新排入 {len(report.queued)} 条提醒；发出 {done['sent']} 封，稍后重试 {done['retry']} 封，失败 {done['failed']} 封；"
-                f"作废 {report.cancelled} 条（申报已离开该阶段或已延期）。"
-            )
-        if report.no_recipient:
-            listed = "、".join(str(cid) for cid, _ in report.no_recipient)
-            click.echo(f"注意：申报 {listed} 没有可提醒的人（无邮箱），请在支部名单或用户中补充邮箱。", err=True)
-        for channel, n in report.waiting.items():
-            click.echo(f"注意：发件箱中有 {n} 条 {channel} 渠道的提醒待发，本机未启用该渠道（BRANCHFLOW_CHANNELS）。", err=True)
-
-    emit(opts, rows, human)
-
-
-@cli.group("outbox", invoke_without_command=True)
-@click.option("--status", type=click.Choice(["pending", "sent", "failed", "cancelled"]), help="只看该状态。")
-@click.option("--case", "case_id", type=int, help="只看该申报。")
-@click.pass_context
-def outbox_group(ctx: click.Context, status: str | None, case_id: int | None) -> None:
-    """提醒发件箱：每条提醒的收件人、渠道、状态、尝试次数和最近错误（仅党委组织部）。
-
-    Example: branchflow outbox --status failed
-    """
-    if ctx.invoked_subcommand is not None:
-        return
-    from workflow import outbox
-
-    opts = ctx.find_object(Options)
-    assert opts is not None
-    rows = outbox.listing(opts.workspace(), status, case_id)
-
-    def human() -> None:
-        table(rows, outbox.OUTBOX_HEADERS)
-        click.echo(f"共 {len(rows)} 条。")
-
-    emit(opts, rows, human)
-
-
-@outbox_group.command("retry")
-@click.argument("outbox_id", type=int)
-@pass_opts
-def outbox_retry(opts: Options, outbox_id: int) -> None:
-    """把一条发送失败的提醒放回待发（下次扫描时发送）。
-
-    Example: branchflow outbox retry 12
-    """
-    from workflow import outbox
-
-    row = outbox.retry(opts.workspace(), outbox_id)
-    emit(opts, row, lambda: click.echo(f"提醒 {outbox_id} 已放回待发，将在下次扫描（remind 或 scheduler）时发送给 {row['recipient']}。"))
-
-
-@cli.command()
-@config_option
-@pass_opts
-def scheduler(opts: Options, config_path: str | None) -> int:
-    """按真实时钟持续运行提醒扫描和逾期汇总，直到 Ctrl-C 或 SIGTERM（退出码 0）。
-
-    Example: BRANCHFLOW_CHANNELS=email,dingtalk branchflow --db /srv/branchflow/branchflow.db scheduler
-    """
-    from workflow.errors import UsageError
-
-    if opts.now_text:
-        raise UsageError("scheduler 按真实时钟运行，不能使用 --now（或 BRANCHFLOW_NOW）；要模拟某一时刻请用 branchflow --now … remind。")
-    from jobs import scheduler as jobs_scheduler
-
-    return jobs_scheduler.run(opts.db, config_path, click.echo)
-
-
-@cli.command()
-@click.option("--ics", "ics_path", required=True, type=click.Path(dir_okay=False), help="写入的 iCalendar 文件，如 截止日期.ics。")
-@click.option("--committee", help="只含该分党委的申报。")
-@campaign_option
-@pass_opts
-def calendar(opts: Options, ics_path: str, committee: str | None, year: int | None) -> None:
-    """把本年度各阶段的截止日期（及截止日期不同的申报）导出为 .ics 文件，可导入 Outlook、钉钉日历。
-
-    Example: branchflow calendar --ics 截止日期.ics --committee 文法学院分党委
-    """
-    from workflow import ics
-
-    data = ics.export(opts.workspace(), ics_path, committee, year)
-    emit(
-        opts,
-        data,
-        lambda: click.echo(
-            f"已写入 {data['file']}：{data['events']} 个日程，其中 {data['case_events']} 个是截止日期与年度日程不同的申报{data['note']}。"
-        ),
-    )
 
 
 @cli.group()
@@ -945,6 +819,134 @@ def case_import(opts: Options, path: str, encoding: str | None, year: int | None
         )
 
     emit(opts, data, human)
+
+
+# ---- R14 reminders: remind, outbox, scheduler, calendar --------------------------------------
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    envvar="BRANCHFLOW_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="提醒渠道配置文件（TOML）；同名环境变量 BRANCHFLOW_* 优先于文件。",
+)
+SEND_STATUS = {"sent": "已发送", "retry": "稍后重试", "failed": "失败", "dry-run": "将发送"}
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="只列出将要发送的消息，不写入、不发送。")
+@click.option("--digest", is_flag=True, help="同时立即发送给党委组织部的逾期汇总（每天至多一次）。")
+@config_option
+@pass_opts
+def remind(opts: Options, dry_run: bool, digest: bool, config_path: str | None) -> None:
+    """扫描一次（R14）：把此刻到期的提醒排入发件箱并发送，列出排入和发送的消息。
+
+    Example: branchflow --now 2024-05-03T09:00 remind --dry-run
+    """
+    from collections import Counter
+
+    from workflow import channels, notify, reminders
+
+    report = reminders.sweep(
+        opts.workspace(), channels.from_env(os.environ, config_path, notify.real_wall()), digest=digest, dry_run=dry_run
+    )
+    rows = reminders.report_rows(report)
+
+    def human() -> None:
+        shown = [{**r, "cases": "、".join(map(str, r["cases"])), "status": SEND_STATUS.get(r["status"], r["status"])} for r in rows]
+        table(shown, {"channel": "渠道", "recipient": "收件人", "cases": "申报", "status": "状态", "error": "错误"})
+        done = Counter(r["status"] for r in rows)
+        if dry_run:
+            click.echo(f"试运行（未写入、未发送）：将新排入 {len(report.queued)} 条提醒，发出 {len(rows)} 封消息。")
+        else:
+            click.echo(
+                f"新排入 {len(report.queued)} 条提醒；发出 {done['sent']} 封，稍后重试 {done['retry']} 封，失败 {done['failed']} 封；"
+                f"作废 {report.cancelled} 条（申报已离开该阶段或已延期）。"
+            )
+        if report.no_recipient:
+            listed = "、".join(str(cid) for cid, _ in report.no_recipient)
+            click.echo(f"注意：申报 {listed} 没有可提醒的人（无邮箱），请在支部名单或用户中补充邮箱。", err=True)
+        for channel, n in report.waiting.items():
+            click.echo(f"注意：发件箱中有 {n} 条 {channel} 渠道的提醒待发，本机未启用该渠道（BRANCHFLOW_CHANNELS）。", err=True)
+
+    emit(opts, rows, human)
+
+
+@cli.group("outbox", invoke_without_command=True)
+@click.option("--status", type=click.Choice(["pending", "sent", "failed", "cancelled"]), help="只看该状态。")
+@click.option("--case", "case_id", type=int, help="只看该申报。")
+@click.pass_context
+def outbox_group(ctx: click.Context, status: str | None, case_id: int | None) -> None:
+    """提醒发件箱：每条提醒的收件人、渠道、状态、尝试次数和最近错误（仅党委组织部）。
+
+    Example: branchflow outbox --status failed
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from workflow import outbox
+
+    opts = ctx.find_object(Options)
+    assert opts is not None
+    rows = outbox.listing(opts.workspace(), status, case_id)
+
+    def human() -> None:
+        table(rows, outbox.OUTBOX_HEADERS)
+        click.echo(f"共 {len(rows)} 条。")
+
+    emit(opts, rows, human)
+
+
+@outbox_group.command("retry")
+@click.argument("outbox_id", type=int)
+@pass_opts
+def outbox_retry(opts: Options, outbox_id: int) -> None:
+    """把一条发送失败的提醒放回待发（下次扫描时发送）。
+
+    Example: branchflow outbox retry 12
+    """
+    from workflow import outbox
+
+    row = outbox.retry(opts.workspace(), outbox_id)
+    emit(opts, row, lambda: click.echo(f"提醒 {outbox_id} 已放回待发，将在下次扫描（remind 或 scheduler）时发送给 {row['recipient']}。"))
+
+
+@cli.command()
+@config_option
+@pass_opts
+def scheduler(opts: Options, config_path: str | None) -> int:
+    """按真实时钟持续运行提醒扫描和逾期汇总，直到 Ctrl-C 或 SIGTERM（退出码 0）。
+
+    Example: BRANCHFLOW_CHANNELS=email,dingtalk branchflow --db /srv/branchflow/branchflow.db scheduler
+    """
+    from workflow.errors import UsageError
+
+    if opts.now_text:
+        raise UsageError("scheduler 按真实时钟运行，不能使用 --now（或 BRANCHFLOW_NOW）；要模拟某一时刻请用 branchflow --now … remind。")
+    from jobs import scheduler as jobs_scheduler
+
+    return jobs_scheduler.run(opts.db, config_path, click.echo)
+
+
+@cli.command()
+@click.option("--ics", "ics_path", required=True, type=click.Path(dir_okay=False), help="写入的 iCalendar 文件，如 截止日期.ics。")
+@click.option("--committee", help="只含该分党委的申报。")
+@campaign_option
+@pass_opts
+def calendar(opts: Options, ics_path: str, committee: str | None, year: int | None) -> None:
+    """把本年度各阶段的截止日期（及截止日期不同的申报）导出为 .ics 文件，可导入 Outlook、钉钉日历。
+
+    Example: branchflow calendar --ics 截止日期.ics --committee 文法学院分党委
+    """
+    from workflow import ics
+
+    data = ics.export(opts.workspace(), ics_path, committee, year)
+    emit(
+        opts,
+        data,
+        lambda: click.echo(
+            f"已写入 {data['file']}：{data['events']} 个日程，其中 {data['case_events']} 个是截止日期与年度日程不同的申报{data['note']}。"
+        ),
+    )
 
 
 @cli.command()

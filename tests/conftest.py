@@ -113,7 +113,7 @@ class Bf:
 
     def json(self, *args: str, **kw: Any) -> Any:
         result = self(*args, json_out=True, **kw)
-        return json.loads(result.output) if result.output.strip() else None
+        return json.loads(result.stdout) if result.stdout.strip() else None
 
     def ok(self, *args: str, **kw: Any) -> Result:
         result = self(*args, **kw)

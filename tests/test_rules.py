@@ -448,3 +448,12 @@ def test_return_for_revision_sets_the_drafts_due_date_from_until(bf: Bf) -> None
     assert bf.json("case", "history", str(cid))[-1]["comment"] == "请补充进度安排"
     bf.ok("case", "set", str(cid), "schedule=5月启动，6月中期，次年4月总结", user="wenfa", now="2024-05-15T09:00")
     assert submit(bf, cid, now="2024-05-20T20:00").exit_code == 0
+
+
+def test_a_case_resubmitted_after_the_states_date_gets_late_entry_days_instead_of_being_overdue_at_once(bf: Bf) -> None:
+    cid = ready_case(bf)
+    assert submit(bf, cid).exit_code == 0
+    bf.ok("advance", str(cid), "return", "--data", "until=2024-05-25", user="zzb", now="2024-05-10T09:00")
+    assert submit(bf, cid, now="2024-05-20T09:00").exit_code == 0  # the calendar's 2024-05-17 has passed
+    assert bf.json("case", "show", str(cid))["due_at"] == "2024-05-27T23:59:59+08:00"  # 7 days (rules.late_entry_days)
+    assert bf.json("overdue", now="2024-05-21T09:00") == []

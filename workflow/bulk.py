@@ -260,7 +260,7 @@ class BulkRun:
                 elif isinstance(until, date):
                     due = clock.end_of_day(until)
                 else:
-                    due = stored.get((campaign_id, state.id))
+                    due = engine.arrival_due(spec, stored.get((campaign_id, state.id)), self.ws.now)
                 dues[(campaign_id, state.id)] = due
         return dues
 

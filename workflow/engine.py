@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import insert, select, update
@@ -202,8 +202,17 @@ def decide(
         if due <= now:
             raise UsageError(f"新的截止日期 {inputs['until']} 已经过去：请给一个今天以后的日期。")
     else:
-        due = campaign_due(session, row.campaign_id, dest)
+        due = arrival_due(spec, campaign_due(session, row.campaign_id, dest), now)
     return transition, inputs, dest, due
+
+
+def arrival_due(spec: Spec, calendar_due: datetime | None, now: datetime) -> datetime | None:
+    """The due date a case gets on entering a state: the calendar's, or, when that has passed already,
+    `late_entry_days` from today (a case returned and resubmitted is not overdue the moment it arrives)."""
+    days = spec.rules.late_entry_days
+    if calendar_due is None or calendar_due >= now or days <= 0:
+        return calendar_due
+    return clock.end_of_day(now.astimezone(clock.TZ).date() + timedelta(days=days))
 
 
 def apply(

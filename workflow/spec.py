@@ -20,7 +20,7 @@ TOP_KEYS = ("version", "timezone", "roles", "states", "transitions", "rules", "c
 STATE_KEYS = ("id", "label", "owner", "terminal", "initial")
 TRANSITION_KEYS = ("trigger", "label", "source", "dest", "roles", "conditions", "inputs")
 INPUT_KEYS = ("type", "required", "min", "max", "label")
-RULE_KEYS = ("quota", "excellent_score", "themes", "other_theme", "not_live", "participated", "waivable")
+RULE_KEYS = ("quota", "excellent_score", "themes", "other_theme", "not_live", "participated", "waivable", "late_entry_days")
 QUOTA_KEYS = ("threshold", "small", "large", "not_counted")
 REMINDER_KEYS = ("before", "send_at", "max_per_state", "overdue_notice", "digest", "sweep_every_minutes", "states")
 REMINDER_STATE_KEYS = ("before", "notify", "action")
@@ -95,6 +95,7 @@ class RuleSettings:
     not_live: tuple[str, ...] = ("withdrawn", "rejected")
     participated: tuple[str, ...] = ("approved", "september_check", "closing", "completed", "check_failed", "closing_failed")
     waivable: tuple[str, ...] = ("R2",)
+    late_entry_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -434,6 +435,7 @@ class _Builder:
             not_live=state_list(("rules", "not_live"), m.get("not_live", list(base.not_live))),
             participated=state_list(("rules", "participated"), m.get("participated", list(base.participated))),
             waivable=waivable,
+            late_entry_days=int(self.number(m.get("late_entry_days", base.late_entry_days), ("rules", "late_entry_days"), integer=True)),
         )
 
     def calendars(self, value: Any, states: tuple[StateSpec, ...]) -> dict[int, Calendar]:
