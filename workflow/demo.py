@@ -197,6 +197,9 @@ def season(folder: Path) -> list[Step]:
             d1,
             "理学王老师",
         ),
+        Step("R14：5 月 3 日的提醒扫描（默认 console 渠道；scheduler 每 15 分钟做一次）", ["remind"], "2024-05-03T09:00"),
+        Step("再扫描一次：同一条提醒不会发第二次", ["remind"], "2024-05-03T09:15"),
+        Step("发件箱：每条提醒的发送状态", ["outbox"], "2024-05-03T09:20"),
         *prepare(7, "理学王老师", d2),
         Step("R8：5 月 6 日截止后不能再提交", ["advance", "7", "submit", "--data", "attest=true"], "2024-05-07T09:00", "理学王老师", 1),
         Step(
