@@ -729,7 +729,8 @@ def advance_many(
 
     Example: branchflow --as zzb advance-many approve --state evaluated --dry-run
     """
-    from workflow import bulk, clock
+    from workflow import bulk
+    from workflow.errors import BranchflowError
 
     ws = opts.workspace()
     run = bulk.advance_many(
@@ -745,46 +746,55 @@ def advance_many(
         chunk_size=chunk_size,
     )
     spec = ws.spec
-    done = "可以执行" if dry_run else "已完成"
-    first = True
-    if opts.as_json:
-        click.echo("[", nl=False)
+    opened = False  # the JSON array opens with the first chunk: an error before it is the usual error document
     # The bar is for people watching a long run; it stays off in pipes and logs.
     hidden = run.total < 500 or not sys.stderr.isatty()
     with click.progressbar(length=run.total, label="批量推进", file=sys.stderr, hidden=hidden) as bar:
-        for chunk in run:
-            lines: list[str] = []  # one write per chunk, after its commit
-            for o in chunk:
+        try:
+            for chunk in run:  # each chunk is committed before it is handed out
+                if not hidden:
+                    click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before this chunk's lines
                 if opts.as_json:
-                    item: dict[str, Any] = {"id": o.id, "ok": o.ok, "error": None, "dry_run": dry_run}
-                    if o.error is not None:
-                        item.update(o.error.as_json())
-                    else:
-                        item.update(trigger=trigger, source=o.source, state=o.dest, state_label=spec.label(o.dest))
-                        item.update(due_at=o.due_at, version=o.version)
-                    lines.append(json.dumps(item, ensure_ascii=False, default=_json_default))
-                elif o.error is not None:
-                    lines.append(f"申报 {o.id}：未执行。{o.error.message}")
-                    lines.extend(f"    {line}" for line in o.error.details)
+                    text = ",\n".join(_outcome_json(o, trigger, spec, dry_run) for o in chunk)
+                    click.echo((",\n" if opened else "[\n") + text, nl=False)
+                    opened = True
                 else:
-                    due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
-                    lines.append(f"申报 {o.id}：{done}，{spec.label(o.source)} → {spec.label(o.dest)}{due}。")
-            if not hidden:
-                click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before this chunk's lines
-            if opts.as_json:
-                click.echo(("\n" if first else ",\n") + ",\n".join(lines), nl=False)
-                first = False
-            else:
-                click.echo("\n".join(lines))
-            sys.stdout.flush()
-            bar.update(len(chunk))
+                    click.echo("\n".join(line for o in chunk for line in _outcome_lines(o, spec, dry_run)))
+                sys.stdout.flush()
+                bar.update(len(chunk))
+        except BranchflowError as exc:
+            if not (opts.as_json and opened):
+                raise
+            # The chunks listed so far are committed: end the array with the failure, so stdout stays one JSON document.
+            click.echo(",\n" + json.dumps({"ok": False, **exc.as_json()}, ensure_ascii=False) + "\n]")
+            return exc.code
     if opts.as_json:
-        click.echo("\n]" if not first else "]")
+        click.echo("\n]" if opened else "[]")
     else:
         verb = "可以执行" if dry_run else "完成"
         tail = "；试运行，未写入任何数据" if dry_run else ""
         click.echo(f"共 {run.done + run.refused} 个申报：{verb} {run.done} 个，拒绝 {run.refused} 个{tail}。", err=True)
     return 0 if run.refused == 0 else 1
+
+
+def _outcome_json(o: Any, trigger: str, spec: Any, dry_run: bool) -> str:
+    """One case of advance-many as a JSON object: id, ok, error (null when done), and what was done."""
+    item: dict[str, Any] = {"id": o.id, "ok": o.ok, "error": None, "dry_run": dry_run}
+    if o.error is not None:
+        item.update(o.error.as_json())
+    else:
+        item.update(trigger=trigger, source=o.source, state=o.dest, state_label=spec.label(o.dest), due_at=o.due_at, version=o.version)
+    return json.dumps(item, ensure_ascii=False, default=_json_default)
+
+
+def _outcome_lines(o: Any, spec: Any, dry_run: bool) -> list[str]:
+    """One case of advance-many for people: done (or would be), or the refusal with one line per reason."""
+    from workflow import clock
+
+    if o.error is not None:
+        return [f"申报 {o.id}：未执行。{o.error.message}", *(f"    {line}" for line in o.error.details)]
+    due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
+    return [f"申报 {o.id}：{'可以执行' if dry_run else '已完成'}，{spec.label(o.source)} → {spec.label(o.dest)}{due}。"]
 
 
 @case.command("import")

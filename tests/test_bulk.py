@@ -294,3 +294,40 @@ def test_the_library_streams_chunks_with_a_total_up_front(bf: Bf) -> None:
             done = s.execute(select(col(Case.id)).where(col(Case.state) == "preliminary_review")).scalars().all()
         assert len(done) == sum(sizes)
     assert sizes == [2, 1] and (run.done, run.refused) == (3, 0)
+
+
+def test_a_failure_half_way_keeps_the_chunks_done_and_the_json_one_document(bf: Bf, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from workflow import bulk
+    from workflow.errors import Conflict
+
+    first, second = submitted(bf, "文法学院第1学生党支部", "建筑学院第1学生党支部")
+    write = bulk.BulkRun._write
+    calls = []
+
+    def fail_second(self: bulk.BulkRun, *args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise Conflict("有申报在批量处理中被他人修改，本批未写入（之前的批次已保存）：请重新运行同一命令。")
+        write(self, *args)
+
+    monkeypatch.setattr(bulk.BulkRun, "_write", fail_second)
+    result = bf("advance-many", "pass_review", "--ids", ids(first, second), "--chunk-size", "1", user="zzb", now=REVIEW, json_out=True)
+    assert result.exit_code == 4
+    doc = json.loads(result.stdout)
+    assert [o.get("id") for o in doc] == [first, None] and doc[1]["code"] == 4 and not doc[1]["ok"]
+    assert states(bf, first, second) == [("preliminary_review", 3), ("submitted", 2)]
+
+
+def test_people_read_one_line_per_case_and_one_per_reason(bf: Bf) -> None:
+    (ready,) = drafts(bf, "文法学院第1学生党支部")
+    (bare,) = drafts(bf, "建筑学院第1学生党支部", files=False)
+    result = bf("advance-many", "submit", "--ids", ids(ready, bare), "--data", "attest=true", "--dry-run", user="zzb")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"申报 {ready}：可以执行，草稿（申报材料准备） → 已申报，待初审（截止 2024-05-17 23:59）。",
+        f"申报 {bare}：未执行。申报 {bare}（建筑学院第1学生党支部）不能“提交申报”：1 项规则不满足。",
+        "    R8 申报材料：缺少申报表电子版、盖章扫描件；请用 case attach 上传后再提交。",
+    ]
+    assert result.stderr == "共 2 个申报：可以执行 1 个，拒绝 1 个；试运行，未写入任何数据。\n"

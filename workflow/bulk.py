@@ -108,6 +108,8 @@ class BulkRun:
         self._groups: dict[str, _Group] = {}
         self._templates: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] = {}
         self._after: tuple[datetime | None, int] = (None, 0)  # where `--state` selection goes on from
+        self._position = 0  # where `--ids` goes on from
+        self._locks_rows = not dry_run and ws.store.dialect != "sqlite"
         dialect = ws.store.engine.dialect
         self._dialect = dialect
         self._update = _Statement(
@@ -121,27 +123,46 @@ class BulkRun:
     def __iter__(self) -> Iterator[list[Outcome]]:
         # In a dry run nothing is committed, so what earlier chunks decided is carried to later ones.
         carried = facts_mod.Pending() if self.dry_run else None
-        position = 0
         while True:
             with self.ws.store.read() if self.dry_run else self.ws.store.write() as session:
                 actor = self.ws.actor(session)
-                if self.ids is not None:
-                    wanted = list(self.ids[position : position + self.chunk_size])
-                    position += len(wanted)
-                else:
-                    wanted = self._next_ids(session, actor)
+                wanted, loaded = self._next(session, actor)
                 if not wanted:
                     return
-                outcomes = self._chunk(session, actor, wanted, carried)
+                outcomes = self._chunk(session, actor, wanted, loaded, carried)
             self.done += sum(o.ok for o in outcomes)
             self.refused += sum(not o.ok for o in outcomes)
             yield outcomes
 
-    def _next_ids(self, session: Session, actor: Actor) -> list[int]:
+    def _next(self, session: Session, actor: Actor) -> tuple[list[int], dict[int, facts_mod.CaseRow]]:
+        """The next chunk: its ids in the order they are reported, and their rows, locked for writing.
+
+        Rows are locked (FOR UPDATE on PostgreSQL; on SQLite BEGIN IMMEDIATE already holds the write lock)
+        so that the versions read here are still the versions when the chunk is written.
+        """
+        if self.ids is not None:
+            wanted = list(self.ids[self._position : self._position + self.chunk_size])
+            self._position += len(wanted)
+            return wanted, self._load(session, wanted)
+        if self._locks_rows:
+            # Pick the ids first, then lock them: a LIMIT ... FOR UPDATE drops the rows it had to wait for.
+            wanted = [r.id for r in self._keyset(session, actor, select(col(Case.id), col(Case.due_at)))]
+            return wanted, self._load(session, wanted)
+        rows = [facts_mod.to_case_row(r) for r in self._keyset(session, actor, facts_mod.case_query())]
+        return [r.id for r in rows], {r.id: r for r in rows}
+
+    def _load(self, session: Session, wanted: list[int]) -> dict[int, facts_mod.CaseRow]:
+        """The rows of these cases by id (an id beyond the database's integers names no case)."""
+        q = facts_mod.case_query().where(facts_mod.any_of(session, col(Case.id), [i for i in wanted if 0 < i < 2**63]))
+        q = q.order_by(col(Case.id))
+        if not self.dry_run:
+            q = q.with_for_update(of=Case)
+        return {r.id: r for r in map(facts_mod.to_case_row, session.connection().execute(q).all())}
+
+    def _keyset(self, session: Session, actor: Actor, q: Any) -> list[Any]:
         """The next chunk of `--state` cases, walking the (state, due_at) index: those without a due date by id,
         then by (due_at, id). A keyset, so refused cases are not selected again and every chunk costs the same."""
-        q = select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == self.campaign_id, col(Case.state) == self.state)
-        q = _selected(q, actor, self.committee_id)
+        q = _selected(q.where(col(Case.campaign_id) == self.campaign_id, col(Case.state) == self.state), actor, self.committee_id)
         conn = session.connection()
         n = self.chunk_size
         due, after = self._after
@@ -154,21 +175,15 @@ class BulkRun:
         else:
             found = list(conn.execute(dated.where(tuple_(col(Case.due_at), col(Case.id)) > tuple_(due, after)).limit(n)).all())
         if found:
-            self._after = (found[-1][1], found[-1][0])
-        return [r[0] for r in found]
+            self._after = (found[-1].due_at, found[-1].id)
+        return found
 
-    def _chunk(self, session: Session, actor: Actor, wanted: list[int], carried: facts_mod.Pending | None) -> list[Outcome]:
+    def _chunk(
+        self, session: Session, actor: Actor, wanted: list[int], loaded: dict[int, facts_mod.CaseRow], carried: facts_mod.Pending | None
+    ) -> list[Outcome]:
         """Decide every case of one chunk in order, then write the ones decided (unless a dry run)."""
         spec = self.ws.spec
         transition = self.transition
-        # Lock the rows (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock) so that
-        # the versions read here are still the versions when the chunk is written.
-        # An id beyond the database's integers names no case (and must not reach the query).
-        q = facts_mod.case_query().where(facts_mod.any_of(session, col(Case.id), [i for i in wanted if 0 < i < 2**63]))
-        q = q.order_by(col(Case.id))
-        if not self.dry_run:
-            q = q.with_for_update(of=Case)
-        loaded = {r.id: r for r in map(facts_mod.to_case_row, session.connection().execute(q).all())}
         rows = [loaded[i] for i in wanted if i in loaded]
         batch = facts_mod.Batch(session, spec, rows, carried, transition.conditions) if transition.conditions else None
         dues = self._dues(session, rows)
@@ -288,12 +303,14 @@ def _for_driver(model: Any, values: Mapping[str, Any], dialect: Dialect) -> dict
 
 def _selected(q: Any, actor: Actor, committee_id: int | None) -> Any:
     """`--state` selects the cases the actor may act on (as `status` lists them), of one committee if asked."""
-    if committee_id is not None or actor.role == "committee":
-        q = q.join(Branch, col(Branch.id) == col(Case.branch_id))
+
+    def of_committee(committee: int | None) -> Any:
+        return col(Case.branch_id).in_(select(col(Branch.id)).where(col(Branch.committee_id) == committee))
+
     if committee_id is not None:
-        q = q.where(col(Branch.committee_id) == committee_id)
+        q = q.where(of_committee(committee_id))
     if actor.role == "committee":
-        q = q.where(col(Branch.committee_id) == actor.committee_id)
+        q = q.where(of_committee(actor.committee_id))
     elif actor.role == "branch":
         q = q.where(col(Case.branch_id) == actor.branch_id)
     return q

@@ -251,7 +251,7 @@ class Batch:
         self.quota: Counter[tuple[int, int]] = Counter()
         self.branches: Counter[int] = Counter()
         self.years: set[int] = set()
-        wanted = needs(conditions)
+        wanted = self.wanted = needs(conditions)
         if not rows or not wanted:
             return
         settings = spec.rules
@@ -287,19 +287,23 @@ class Batch:
         """Everything the rules may need about one case of the batch, as of `now`."""
         settings = self.spec.rules
         pending = self.pending
-        earlier = [y for y in self.years if y < row.year]
         years: set[int] = set()
-        if self.took or pending.took:
-            took, more, branch = self.took.get, pending.took.get, row.branch_id
-            years = {y for y in earlier if took((branch, y), 0) + more((branch, y), 0) > 0}
-        roster_year = row.roster_took_part_year
-        # The roster column counts for its own year, unless that year's campaign is in the database.
-        if roster_year is not None and roster_year < row.year and roster_year not in self.years:
-            years.add(roster_year)
+        if "participation" in self.wanted:
+            earlier = [y for y in self.years if y < row.year]
+            if self.took or pending.took:
+                took, more, branch = self.took.get, pending.took.get, row.branch_id
+                years = {y for y in earlier if took((branch, y), 0) + more((branch, y), 0) > 0}
+            roster_year = row.roster_took_part_year
+            # The roster column counts for its own year, unless that year's campaign is in the database.
+            if roster_year is not None and roster_year < row.year and roster_year not in self.years:
+                years.add(roster_year)
         model = in_cycle(row)
         in_cycle_count = sum(1 for y in years if row.cycle_start and row.cycle_end and row.cycle_start <= y <= row.cycle_end)
         live_key = (row.campaign_id, row.branch_id)
         quota_key = (row.campaign_id, row.committee_id)
+        quota_used = 0
+        if "quota" in self.wanted:
+            quota_used = self.quota.get(quota_key, 0) + pending.quota.get(quota_key, 0) - self._counted(row, row.state)
         return Facts(
             now=now,
             case_id=row.id,
@@ -316,7 +320,7 @@ class Batch:
             other_live_cases=self.live.get(live_key, 0) + pending.live.get(live_key, 0) - (row.state not in settings.not_live),
             model_in_cycle=model,
             model_participations_in_cycle=in_cycle_count if model else 0,
-            quota_used=self.quota.get(quota_key, 0) + pending.quota.get(quota_key, 0) - self._counted(row, row.state),
+            quota_used=quota_used,
             quota_limit=settings.quota.limit(self.branches.get(row.committee_id, 0)),
             excellent_score=settings.excellent_score,
             themes=settings.themes,
@@ -328,6 +332,8 @@ class Batch:
         settings = self.spec.rules
         source = row.state
         pending = self.pending
+        if source == dest or not self.wanted:
+            return
         if live := (dest not in settings.not_live) - (source not in settings.not_live):
             pending.live[(row.campaign_id, row.branch_id)] += live
         if took := (dest in settings.participated) - (source in settings.participated):
