@@ -745,7 +745,7 @@ def advance_many(
         dry_run=dry_run,
         chunk_size=chunk_size,
     )
-    spec = ws.spec
+    render = _Outcomes(trigger, ws.spec, dry_run)
     opened = False  # the JSON array opens with the first chunk: an error before it is the usual error document
     # The bar is for people watching a long run; it stays off in pipes and logs.
     hidden = run.total < 500 or not sys.stderr.isatty()
@@ -755,11 +755,11 @@ def advance_many(
                 if not hidden:
                     click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before this chunk's lines
                 if opts.as_json:
-                    text = ",\n".join(_outcome_json(o, trigger, spec, dry_run) for o in chunk)
+                    text = ",\n".join(map(render.json, chunk))
                     click.echo((",\n" if opened else "[\n") + text, nl=False)
                     opened = True
                 else:
-                    click.echo("\n".join(line for o in chunk for line in _outcome_lines(o, spec, dry_run)))
+                    click.echo("\n".join(line for o in chunk for line in render.lines(o)))
                 sys.stdout.flush()
                 bar.update(len(chunk))
         except BranchflowError as exc:
@@ -777,24 +777,41 @@ def advance_many(
     return 0 if run.refused == 0 else 1
 
 
-def _outcome_json(o: Any, trigger: str, spec: Any, dry_run: bool) -> str:
-    """One case of advance-many as a JSON object: id, ok, error (null when done), and what was done."""
-    item: dict[str, Any] = {"id": o.id, "ok": o.ok, "error": None, "dry_run": dry_run}
-    if o.error is not None:
-        item.update(o.error.as_json())
-    else:
-        item.update(trigger=trigger, source=o.source, state=o.dest, state_label=spec.label(o.dest), due_at=o.due_at, version=o.version)
-    return json.dumps(item, ensure_ascii=False, default=_json_default)
+class _Outcomes:
+    """advance-many's output, one case at a time; the part shared by a group of cases (source, destination,
+    due date) is rendered once, since a run may print a hundred thousand of them."""
 
+    def __init__(self, trigger: str, spec: Any, dry_run: bool) -> None:
+        self.trigger, self.spec, self.dry_run = trigger, spec, dry_run
+        self._json: dict[tuple[str, str, datetime | None], str] = {}
+        self._text: dict[tuple[str, str, datetime | None], str] = {}
 
-def _outcome_lines(o: Any, spec: Any, dry_run: bool) -> list[str]:
-    """One case of advance-many for people: done (or would be), or the refusal with one line per reason."""
-    from workflow import clock
+    def json(self, o: Any) -> str:
+        """A JSON object: id, ok, error (null when done), and what was done or why not."""
+        if o.error is not None:
+            item = {"id": o.id, "ok": False, "error": None, "dry_run": self.dry_run, **o.error.as_json()}
+            return json.dumps(item, ensure_ascii=False, default=_json_default)
+        key = (o.source, o.dest, o.due_at)
+        tail = self._json.get(key)
+        if tail is None:
+            done = {"dry_run": self.dry_run, "trigger": self.trigger, "source": o.source, "state": o.dest}
+            done.update(state_label=self.spec.label(o.dest), due_at=o.due_at)
+            tail = self._json[key] = json.dumps(done, ensure_ascii=False, default=_json_default)[1:]  # without its "{"
+        return f'{{"id": {o.id:d}, "ok": true, "error": null, "version": {o.version:d}, {tail}'
 
-    if o.error is not None:
-        return [f"申报 {o.id}：未执行。{o.error.message}", *(f"    {line}" for line in o.error.details)]
-    due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
-    return [f"申报 {o.id}：{'可以执行' if dry_run else '已完成'}，{spec.label(o.source)} → {spec.label(o.dest)}{due}。"]
+    def lines(self, o: Any) -> list[str]:
+        """For people: done (or would be), or the refusal with one line per reason."""
+        from workflow import clock
+
+        if o.error is not None:
+            return [f"申报 {o.id}：未执行。{o.error.message}", *(f"    {line}" for line in o.error.details)]
+        key = (o.source, o.dest, o.due_at)
+        tail = self._text.get(key)
+        if tail is None:
+            due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
+            verb = "可以执行" if self.dry_run else "已完成"
+            tail = self._text[key] = f"{verb}，{self.spec.label(o.source)} → {self.spec.label(o.dest)}{due}。"
+        return [f"申报 {o.id}：{tail}"]
 
 
 @case.command("import")
