@@ -303,16 +303,19 @@ def test_a_failure_half_way_keeps_the_chunks_done_and_the_json_one_document(bf: 
     from workflow.errors import Conflict
 
     first, second = submitted(bf, "文法学院第1学生党支部", "建筑学院第1学生党支部")
-    write = bulk.BulkRun._write
     calls = []
 
-    def fail_second(self: bulk.BulkRun, *args: Any) -> None:
-        calls.append(1)
-        if len(calls) == 2:
-            raise Conflict("有申报在批量处理中被他人修改，本批未写入（之前的批次已保存）：请重新运行同一命令。")
-        write(self, *args)
+    def fail_second(write: Any) -> Any:
+        def wrapped(self: Any, *args: Any) -> int:
+            calls.append(1)
+            if len(calls) == 2:
+                raise Conflict("有申报在批量处理中被他人修改，本批未写入（之前的批次已保存）：请重新运行同一命令。")
+            return int(write(self, *args))
 
-    monkeypatch.setattr(bulk.BulkRun, "_write", fail_second)
+        return wrapped
+
+    for writer in (bulk._RowWriter, bulk._SetWriter):
+        monkeypatch.setattr(writer, "write", fail_second(writer.write))
     result = bf("advance-many", "pass_review", "--ids", ids(first, second), "--chunk-size", "1", user="zzb", now=REVIEW, json_out=True)
     assert result.exit_code == 4
     doc = json.loads(result.stdout)

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import BigInteger, Integer, bindparam, func, insert, literal, select, tuple_, update
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlmodel import Session, col
 
 from . import access, clock, engine, rules
@@ -38,30 +38,6 @@ class Outcome(NamedTuple):
     dest: str = ""
     due_at: datetime | None = None
     version: int | None = None
-
-
-class _Statement:
-    """A statement compiled once for the database's dialect and run with the driver's own executemany.
-
-    This is the hot path of a bulk run: SQLAlchemy's per-row parameter handling would cost more than
-    the database itself, so values are prepared once per group (see `_prepared`) and passed as they are.
-    """
-
-    def __init__(self, stmt: Any, dialect: Dialect) -> None:
-        compiled = stmt.compile(dialect=dialect)
-        self.sql = str(compiled)
-        names = tuple(compiled.positiontup or ()) if compiled.positional else ()
-        self.order = itemgetter(*names) if len(names) > 1 else None  # positional drivers (SQLite) take tuples
-
-    def run(self, session: Session, rows: list[dict[str, Any]]) -> int:
-        """executemany on the session's own connection (same transaction); returns the total row count."""
-        params: list[Any] = list(map(self.order, rows)) if self.order is not None else rows
-        cursor = session.connection().connection.cursor()
-        try:
-            cursor.executemany(self.sql, params)
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
 
 @dataclass(frozen=True)
@@ -106,19 +82,16 @@ class BulkRun:
         self.done = 0
         self.refused = 0
         self._groups: dict[str, _Group] = {}
-        self._templates: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._templates: dict[tuple[str, int], _Template] = {}
         self._after: tuple[datetime | None, int] = (None, 0)  # where `--state` selection goes on from
         self._position = 0  # where `--ids` goes on from
         self._locks_rows = not dry_run and ws.store.dialect != "sqlite"
-        dialect = ws.store.engine.dialect
-        self._dialect = dialect
-        self._update = _Statement(
-            update(Case)
-            .where(col(Case.id) == bindparam("b_id"), col(Case.version) == bindparam("b_version"))
-            .values({c: bindparam(f"v_{c}") for c in _UPDATED + (("score", "criteria") if "score" in inputs else ())}),
-            dialect,
-        )
-        self._insert = _Statement(insert(History).values({c: bindparam(c) for c in _HISTORY}), dialect)
+        score = ("score", "criteria") if "score" in inputs else ()
+        self._writer: _RowWriter | _SetWriter
+        if ws.store.dialect == "postgresql":
+            self._writer = _SetWriter()
+        else:
+            self._writer = _RowWriter(ws.store.engine.dialect, ("state", "due_at", "updated_at", *score))
 
     def __iter__(self) -> Iterator[list[Outcome]]:
         # In a dry run nothing is committed, so what earlier chunks decided is carried to later ones.
@@ -193,8 +166,7 @@ class BulkRun:
         except BranchflowError as exc:
             role_error = exc
         out: list[Outcome] = []
-        updates: list[dict[str, Any]] = []
-        history: list[dict[str, Any]] = []
+        decided: dict[tuple[str, int], list[tuple[int, int]]] = {}  # (source state, campaign) → [(id, version read)]
         for case_id in wanted:
             row = loaded.get(case_id)
             if row is None:
@@ -206,32 +178,27 @@ class BulkRun:
                 out.append(Outcome(case_id, False, exc, source=row.state))
                 continue
             due = dues[(row.campaign_id, dest)]
-            case_t, history_t = self._prepared(actor, row, dest, due)
-            u = dict(case_t)
-            u["b_id"], u["b_version"], u["v_version"] = row.id, row.version, row.version + 1
-            h = dict(history_t)
-            h["case_id"] = row.id
-            updates.append(u)
-            history.append(h)
+            key = (row.state, row.campaign_id)
+            if key not in self._templates:
+                self._templates[key] = self._template(actor, row, dest, due)
+            decided.setdefault(key, []).append((row.id, row.version))
             if batch is not None:
                 batch.moved(row, dest)
             out.append(Outcome(case_id, True, None, row.state, dest, due, row.version + 1))
-        if updates and not self.dry_run:
-            self._write(session, updates, history)
+        if decided and not self.dry_run:
+            groups = [(key, self._templates[key], pairs) for key, pairs in decided.items()]
+            if self._writer.write(session, groups) != sum(len(pairs) for pairs in decided.values()):
+                # Cannot happen while the rows are locked; if it does, nothing of this chunk is kept.
+                raise Conflict("有申报在批量处理中被他人修改，本批未写入（之前的批次已保存）：请重新运行同一命令。")
         return out
 
-    def _prepared(self, actor: Actor, row: facts_mod.CaseRow, dest: str, due: datetime | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The case's new values and its history row, built by `engine.case_values` / `engine.history_values`
-        once per (source state, campaign) and converted for the driver; per case only the id and version differ."""
-        key = (row.state, row.campaign_id)
-        found = self._templates.get(key)
-        if found is None:
-            now = self.ws.now
-            values = engine.case_values(row, self.inputs, dest, due, now)
-            case_t = {f"v_{k}": v for k, v in _for_driver(Case, values, self._dialect).items()}
-            hist = engine.history_values(self.ws.spec, actor, row, self.transition, self.inputs, dest, now, self.comment)
-            found = self._templates[key] = (case_t, _for_driver(History, hist, self._dialect))
-        return found
+    def _template(self, actor: Actor, row: facts_mod.CaseRow, dest: str, due: datetime | None) -> _Template:
+        """What a transition writes for every case of one (source state, campaign) group, built by
+        `engine.case_values` and `engine.history_values` (the rows differ only in the case id and version)."""
+        now = self.ws.now
+        values = engine.case_values(row, self.inputs, dest, due, now)
+        history = engine.history_values(self.ws.spec, actor, row, self.transition, self.inputs, dest, now, self.comment)
+        return _Template({k: v for k, v in values.items() if k != "version"}, {k: v for k, v in history.items() if k != "case_id"})
 
     def _decide(self, actor: Actor, row: facts_mod.CaseRow, role_error: BranchflowError | None, batch: facts_mod.Batch | None) -> str:
         """Every check of `engine.decide` for one case, in the same order; returns the destination."""
@@ -279,15 +246,103 @@ class BulkRun:
                 dues[(campaign_id, state.id)] = due
         return dues
 
-    def _write(self, session: Session, updates: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
-        """One executemany UPDATE … WHERE id = ? AND version = ?, checked by its row count, and one executemany INSERT."""
-        if self._update.run(session, updates) != len(updates):
-            # Cannot happen while the rows are locked; if it does, nothing of this chunk is kept.
-            raise Conflict("有申报在批量处理中被他人修改，本批未写入（之前的批次已保存）：请重新运行同一命令。")
-        self._insert.run(session, history)
+
+class _Template(NamedTuple):
+    """What one group of decided cases is written with: the case's columns (but its version) and its history row (but the case id)."""
+
+    case: dict[str, Any]
+    history: dict[str, Any]
 
 
-_UPDATED = ("state", "due_at", "version", "updated_at")
+Groups = list[tuple[tuple[str, int], _Template, list[tuple[int, int]]]]
+
+
+class _RowWriter:
+    """SQLite: the driver's executemany of UPDATE … WHERE id = ? AND version = ? and of the history INSERT.
+
+    SQLAlchemy's per-row parameter handling would cost more than SQLite itself, so the statements are compiled
+    once, each group's values converted once (datetimes to SQLite's text), and per case only id and version vary.
+    """
+
+    def __init__(self, dialect: Dialect, columns: tuple[str, ...]) -> None:
+        self.dialect = dialect
+        self.update = _Compiled(
+            update(Case)
+            .where(col(Case.id) == bindparam("b_id"), col(Case.version) == bindparam("b_version"))
+            .values({c: bindparam(c) for c in ("version", *columns)}),
+            dialect,
+        )
+        self.insert = _Compiled(insert(History).values({c: bindparam(c) for c in _HISTORY}), dialect)
+        self.converted: dict[tuple[str, int], _Template] = {}
+
+    def write(self, session: Session, groups: Groups) -> int:
+        """Write every group; returns how many cases the UPDATE matched (id and version)."""
+        updates: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        for key, template, pairs in groups:
+            if key not in self.converted:
+                self.converted[key] = _Template(
+                    _for_driver(Case, template.case, self.dialect), _for_driver(History, template.history, self.dialect)
+                )
+            case, hist = self.converted[key]
+            updates += ({**case, "b_id": i, "b_version": v, "version": v + 1} for i, v in pairs)
+            history += ({**hist, "case_id": i} for i, _ in pairs)
+        matched = self.update.run(session, updates)
+        self.insert.run(session, history)
+        return matched
+
+
+class _SetWriter:
+    """PostgreSQL: per group, one UPDATE … FROM unnest(ids, versions) and one INSERT … SELECT … FROM unnest(ids).
+
+    One statement per group rather than one per case: the server does the per-row work without a statement
+    (and its round trip) per case.
+    """
+
+    def write(self, session: Session, groups: Groups) -> int:
+        """Write every group; returns how many cases the UPDATE matched (id and version)."""
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        conn = session.connection()
+        history = History.__table__  # type: ignore[attr-defined]
+        matched = 0
+        for _key, template, pairs in groups:
+            ids = [i for i, _ in pairs]
+            read = func.unnest(
+                bindparam("ids", ids, type_=ARRAY(BigInteger)), bindparam("versions", [v for _, v in pairs], type_=ARRAY(Integer))
+            )
+            v = read.table_valued("id", "version").render_derived(name="v")
+            stmt = update(Case).where(col(Case.id) == v.c.id, col(Case.version) == v.c.version)
+            result = conn.execute(stmt.values(version=col(Case.version) + 1, **template.case))
+            matched += cast(CursorResult[Any], result).rowcount
+            h = func.unnest(bindparam("ids", ids, type_=ARRAY(BigInteger))).table_valued("case_id").render_derived(name="h")
+            constants = [literal(value, history.c[name].type) for name, value in template.history.items()]
+            conn.execute(insert(History).from_select(["case_id", *template.history], select(h.c.case_id, *constants)))
+        return matched
+
+
+class _Compiled:
+    """A statement compiled once for the dialect and run with the driver's own executemany."""
+
+    def __init__(self, stmt: Any, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        names = tuple(compiled.positiontup or ()) if compiled.positional else ()
+        self.order = itemgetter(*names) if len(names) > 1 else None  # positional drivers (SQLite) take tuples
+
+    def run(self, session: Session, rows: list[dict[str, Any]]) -> int:
+        """executemany on the session's own connection (same transaction); returns the total row count."""
+        if not rows:
+            return 0
+        params: list[Any] = list(map(self.order, rows)) if self.order is not None else rows
+        cursor = session.connection().connection.cursor()
+        try:
+            cursor.executemany(self.sql, params)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
 _HISTORY = ("case_id", "at", "actor", "role", "on_behalf_of", "trigger", "source", "dest", "inputs", "comment")
 
 
