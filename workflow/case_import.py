@@ -16,7 +16,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
 from . import access, clock, rules, tabular
-from .cases import _hash, _store_file  # the same content-addressed storage as `case attach`
+from .cases import _hash, _store_file, insert_draft  # the same storage and insert as `case new` / `case attach`
 from .engine import campaign_due
 from .errors import Conflict, ImportRowsError, PermissionDenied
 from .facts import any_of
@@ -207,22 +207,7 @@ def _write(
     for r, branch_id, case in plans:
         comment = f"导入 {source} 第 {r.number} 行"
         if case is None:
-            result = s.execute(
-                insert(Case).values(
-                    campaign_id=campaign_id,
-                    branch_id=branch_id,
-                    state=initial,
-                    due_at=clock.to_db(due) if due else None,
-                    version=1,
-                    criteria="",
-                    created_at=now,
-                    updated_at=now,
-                    **r.values,
-                )
-            )
-            pk = cast(CursorResult[Any], result).inserted_primary_key
-            assert pk is not None
-            case_id = int(pk[0])
+            case_id = insert_draft(s, campaign_id, branch_id, initial, due, now, r.values)
             _history(s, actor, case_id, "create", "", initial, {k: r.values[k] for k in ("title", "theme", "theme_note")}, now, comment)
             action, version = "created", 1
             created += 1

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -92,25 +93,8 @@ def create(
         due = campaign_due(session, campaign.id, initial)
         now = clock.to_db(ws.now)
         values = {key: (plan or {}).get(key, "") for key in rules.PLAN_FIELDS}
-        result = session.execute(
-            insert(Case).values(
-                campaign_id=campaign.id,
-                branch_id=b.id,
-                title=title.strip(),
-                theme=theme,
-                theme_note=theme_note,
-                state=initial,
-                due_at=clock.to_db(due) if due else None,
-                version=1,
-                criteria="",
-                created_at=now,
-                updated_at=now,
-                **values,
-            )
-        )
-        pk = cast(CursorResult[Any], result).inserted_primary_key
-        assert pk is not None
-        case_id = int(pk[0])
+        values.update(title=title.strip(), theme=theme, theme_note=theme_note)
+        case_id = insert_draft(session, campaign.id, b.id, initial, due, now, values)
         session.execute(
             insert(History).values(
                 case_id=case_id,
@@ -124,6 +108,28 @@ def create(
             )
         )
         return case_id
+
+
+def insert_draft(
+    session: Session, campaign_id: int, branch_id: int, state: str, due: datetime | None, now_db: datetime, values: Mapping[str, str]
+) -> int:
+    """Insert a new case at version 1 (title, theme and plan in `values`); returns its id."""
+    result = session.execute(
+        insert(Case).values(
+            campaign_id=campaign_id,
+            branch_id=branch_id,
+            state=state,
+            due_at=clock.to_db(due) if due else None,
+            version=1,
+            criteria="",
+            created_at=now_db,
+            updated_at=now_db,
+            **values,
+        )
+    )
+    pk = cast(CursorResult[Any], result).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
 
 
 def _editable_row(ws: Workspace, session: Session, case_id: int, what: str) -> tuple[Actor, CaseRow]:
