@@ -1,9 +1,10 @@
 """Fire one trigger on many cases: each case decided on its own, written in chunks of one transaction each.
 
 Every case passes the same checks as `engine.decide` (graph, role, scope, inputs, rules, version)
-and is written the same way as `engine.apply` (a versioned UPDATE and one history row), but a chunk's
-facts come from a few grouped queries and its writes from two executemany statements. A refused case
-writes nothing; a crash loses only the chunk in progress, whose cases stay untouched.
+and is written with the same values as `engine.apply` (a versioned UPDATE and one history row), but a
+chunk's facts come from a few grouped queries (`facts.Batch`) and its writes from a couple of statements
+(executemany on SQLite, set-based on PostgreSQL) whose matched row count is checked. A refused case writes
+nothing; a crash loses only the chunk in progress, whose cases stay untouched.
 """
 
 from __future__ import annotations
@@ -86,12 +87,8 @@ class BulkRun:
         self._after: tuple[datetime | None, int] = (None, 0)  # where `--state` selection goes on from
         self._position = 0  # where `--ids` goes on from
         self._locks_rows = not dry_run and ws.store.dialect != "sqlite"
-        score = ("score", "criteria") if "score" in inputs else ()
         self._writer: _RowWriter | _SetWriter
-        if ws.store.dialect == "postgresql":
-            self._writer = _SetWriter()
-        else:
-            self._writer = _RowWriter(ws.store.engine.dialect, ("state", "due_at", "updated_at", *score))
+        self._writer = _SetWriter() if ws.store.dialect == "postgresql" else _RowWriter(ws.store.engine.dialect)
 
     def __iter__(self) -> Iterator[list[Outcome]]:
         # In a dry run nothing is committed, so what earlier chunks decided is carried to later ones.
@@ -264,20 +261,15 @@ class _RowWriter:
     once, each group's values converted once (datetimes to SQLite's text), and per case only id and version vary.
     """
 
-    def __init__(self, dialect: Dialect, columns: tuple[str, ...]) -> None:
+    def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self.update = _Compiled(
-            update(Case)
-            .where(col(Case.id) == bindparam("b_id"), col(Case.version) == bindparam("b_version"))
-            .values({c: bindparam(c) for c in ("version", *columns)}),
-            dialect,
-        )
+        self.updates: dict[tuple[str, ...], _Compiled] = {}  # by the columns set (those engine.case_values gives)
         self.insert = _Compiled(insert(History).values({c: bindparam(c) for c in _HISTORY}), dialect)
         self.converted: dict[tuple[str, int], _Template] = {}
 
     def write(self, session: Session, groups: Groups) -> int:
         """Write every group; returns how many cases the UPDATE matched (id and version)."""
-        updates: list[dict[str, Any]] = []
+        matched = 0
         history: list[dict[str, Any]] = []
         for key, template, pairs in groups:
             if key not in self.converted:
@@ -285,11 +277,17 @@ class _RowWriter:
                     _for_driver(Case, template.case, self.dialect), _for_driver(History, template.history, self.dialect)
                 )
             case, hist = self.converted[key]
-            updates += ({**case, "b_id": i, "b_version": v, "version": v + 1} for i, v in pairs)
+            matched += self._update(tuple(case)).run(session, [{**case, "b_id": i, "b_version": v, "version": v + 1} for i, v in pairs])
             history += ({**hist, "case_id": i} for i, _ in pairs)
-        matched = self.update.run(session, updates)
         self.insert.run(session, history)
         return matched
+
+    def _update(self, columns: tuple[str, ...]) -> _Compiled:
+        found = self.updates.get(columns)
+        if found is None:
+            stmt = update(Case).where(col(Case.id) == bindparam("b_id"), col(Case.version) == bindparam("b_version"))
+            found = self.updates[columns] = _Compiled(stmt.values({c: bindparam(c) for c in ("version", *columns)}), self.dialect)
+        return found
 
 
 class _SetWriter:
