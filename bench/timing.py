@@ -69,7 +69,18 @@ def median_of(fn: Callable[[], T], repeat: int = 5, warmup: int = 1) -> tuple[fl
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MiB (ru_maxrss is KiB on Linux)."""
+    """This process's peak resident set size so far, in MiB.
+
+    From VmHWM in /proc/self/status where there is one: Linux carries ru_maxrss over fork and exec,
+    so a spawned child would otherwise report its parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

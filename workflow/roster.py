@@ -135,7 +135,8 @@ def import_file(ws: Workspace, path: str | Path, encoding: str | None = None) ->
             else:
                 fresh.append(values)
         if fresh:
-            s.execute(insert(Branch), fresh)
+            # A plain executemany (the ORM's bulk path batches it into thousands of statements).
+            s.connection().execute(insert(Branch), fresh)
         if changed:
             s.connection().execute(
                 update(Branch).where(col(Branch.id) == bindparam("bid")).values({k[2:]: bindparam(k) for k in changed[0] if k != "bid"}),
