@@ -104,7 +104,7 @@ class Wall:
         return f"CPU {self.cpu:.2f} s"
 
 
-def wall(argv: Sequence[str], repeat: int = 5, env: dict[str, str] | None = None, check: bool = True) -> Wall:
+def wall(argv: Sequence[str], repeat: int = 5, env: dict[str, str] | None = None, check: bool = True, warmup: int | None = None) -> Wall:
     """Median wall time of a command (after WARMUP runs that fill the OS file cache), output discarded."""
     full_env = {**os.environ, **(env or {})}
     runs: list[tuple[float, float]] = []
@@ -119,7 +119,7 @@ def wall(argv: Sequence[str], repeat: int = 5, env: dict[str, str] | None = None
             raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode(errors='replace')[-2000:]}")
         runs.append((seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
 
-    for _ in range(WARMUP):
+    for _ in range(WARMUP if warmup is None else warmup):
         once()
     runs.clear()
     for _ in range(repeat):
