@@ -93,19 +93,15 @@ class SweepReport:
 
 
 def _audience(
-    who: Sequence[str], branch_email: str, branch_name: str, contact: str, committee_id: int, people: Mapping[str, list[tuple[User, str]]]
+    who: Sequence[str], branch_email: str, branch_name: str, contact: str, committee_id: int, people: Mapping[int | str, list[_Person]]
 ) -> list[_Person]:
     out: dict[str, _Person] = {}
     for kind in who:
         if kind == "branch" and branch_email:
             out.setdefault(branch_email.lower(), _Person(branch_email.lower(), contact or f"{branch_name}联系人"))
-        elif kind == "committee":
-            for u, email in people["committee"]:
-                if u.committee_id == committee_id:
-                    out.setdefault(email, _Person(email, u.name))
-        elif kind == "org":
-            for u, email in people["org"]:
-                out.setdefault(email, _Person(email, u.name))
+        elif kind in ("committee", "org"):
+            for person in people.get(committee_id if kind == "committee" else "org", ()):
+                out.setdefault(person.email, person)
     return list(out.values())
 
 
@@ -136,9 +132,14 @@ def decide(
     ).all()
     if not cases:
         return [], []
-    people: dict[str, list[tuple[User, str]]] = {"committee": [], "org": []}
-    for u in session.execute(select(User).where(col(User.email) != "", col(User.role).in_(("committee", "org")))).scalars():
-        people[u.role].append((u, u.email.strip().lower()))
+    # Who to tell, looked up per committee (org under "org"): one pass over the users, not one per case.
+    people: dict[int | str, list[_Person]] = {}
+    users = select(col(User.role), col(User.committee_id), col(User.email), col(User.name)).where(
+        col(User.email) != "", col(User.role).in_(("committee", "org"))
+    )
+    for role, committee_of, user_email, name in session.execute(users):
+        key: int | str = "org" if role == "org" else committee_of
+        people.setdefault(key, []).append(_Person(user_email.strip().lower(), name))
 
     today = now.astimezone(clock.TZ).date().isoformat()
     wanted: list[Planned] = []
