@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from . import access, clock, rules
-from .engine import campaign_due, load_case
+from .engine import bump, campaign_due, load_case
 from .errors import Conflict, NotFound, Refused, RuleRefused, UsageError
 from .facts import CaseRow
 from .models import Attachment, Branch, Case, History
@@ -195,7 +195,7 @@ def attach(ws: Workspace, case_id: int, path: str | Path, kind: str) -> dict[str
                 created_at=clock.to_db(ws.now),
             )
         )
-        session.execute(update(Case).where(col(Case.id) == case_id).values(version=col(Case.version) + 1, updated_at=clock.to_db(ws.now)))
+        bump(session, case_id, row.version, ws.now)
         _audit(session, actor, case_id, row.state, "attach", {"kind": kind, "name": src.name, "sha256": digest, "size": size}, ws)
     return {"case": case_id, "kind": kind, "name": src.name, "sha256": digest, "size": size}
 

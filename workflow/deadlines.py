@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlmodel import col
 
 from . import access, clock
-from .engine import load_case
+from .engine import bump, load_case
 from .errors import Refused, UsageError
 from .models import CampaignDue, Case, History, Waiver
 from .workspace import Workspace
@@ -48,11 +48,7 @@ def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> di
             raise Refused(f"申报 {case_id} 已是终止状态“{ws.spec.label(row.state)}”，无需延期。")
         if until <= ws.now:
             raise UsageError(f"新的截止时间 {clock.show(until)} 已经过去：请给一个以后的日期。")
-        s.execute(
-            update(Case)
-            .where(col(Case.id) == case_id)
-            .values(due_at=clock.to_db(until), version=col(Case.version) + 1, updated_at=clock.to_db(ws.now))
-        )
+        bump(s, case_id, row.version, ws.now, due_at=clock.to_db(until))
         old = row.due_at
         s.execute(
             insert(History).values(
@@ -82,7 +78,9 @@ def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: 
         s.execute(
             update(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id, col(CampaignDue.state) == state).values(due_at=new)
         )
-        rows = s.execute(select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == campaign.id, col(Case.state) == state)).all()
+        # Locked (PostgreSQL; SQLite's writer already is alone), so no case leaves the state under us.
+        in_state = select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == campaign.id, col(Case.state) == state)
+        rows = s.execute(in_state.with_for_update()).all()
         moved = [cid for cid, due in rows if due is None or due == stored or due < new]
         if moved:
             s.execute(
@@ -113,6 +111,6 @@ def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obje
         access.require_org(actor, "登记规则例外")
         row = load_case(s, case_id)
         s.add(Waiver(case_id=case_id, rule=rule, reason=reason, actor=actor.name, at=clock.to_db(ws.now)))
-        s.execute(update(Case).where(col(Case.id) == case_id).values(version=col(Case.version) + 1, updated_at=clock.to_db(ws.now)))
+        bump(s, case_id, row.version, ws.now)
         s.execute(insert(History).values(**_history(case_id, ws, actor.name, "waive", row.state, {"rule": rule}, reason)))
         return {"case": case_id, "rule": rule, "reason": reason}

@@ -236,6 +236,18 @@ def apply(
     return Fired(row.id, transition.trigger, row.state, dest, due, row.version + 1, row.branch, row.committee)
 
 
+def bump(session: Session, case_id: int, version: int, now: datetime, **values: Any) -> None:
+    """A versioned update of one case outside a transition (extend, waive, attach): a case changed
+    since it was read is a conflict, never a silent overwrite."""
+    result = session.execute(
+        update(Case)
+        .where(col(Case.id) == case_id, col(Case.version) == version)
+        .values(version=version + 1, updated_at=clock.to_db(now), **values)
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise Conflict(f"申报 {case_id} 刚被他人修改：请重新查看后再操作。")
+
+
 def case_values(row: facts_mod.CaseRow, inputs: Mapping[str, Any], dest: str, due: datetime | None, now: datetime) -> dict[str, Any]:
     """The columns a transition sets on the case (the caller adds `WHERE id = ? AND version = ?`)."""
     values: dict[str, Any] = {
