@@ -169,6 +169,8 @@ class Outbox(SQLModel, table=True):
         UniqueConstraint("case_id", "state", "due_at", "offset", "recipient", "channel", name="uq_outbox_key"),
         Index("ix_outbox_status_next", "status", "next_try_at"),
         Index("ix_outbox_lease", "lease_owner"),
+        # A sender claims one recipient's rows per channel: without this, each claim scans every pending row.
+        Index("ix_outbox_recipient", "recipient", "channel", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
