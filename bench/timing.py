@@ -42,8 +42,8 @@ def stopwatch() -> Iterator[Lap]:
         lap.seconds = time.perf_counter() - lap.started
 
 
-def best_of(fn: Callable[[], T], repeat: int = 5, warmup: int = 1) -> tuple[float, T]:
-    """The fastest of `repeat` runs after `warmup` runs (seconds, last result): the figure least disturbed by noise."""
+def _runs(fn: Callable[[], T], repeat: int, warmup: int) -> tuple[list[float], T]:
+    """`repeat` timed runs after `warmup` untimed ones: (seconds of each, last result)."""
     result: Any = None
     for _ in range(warmup):
         result = fn()
@@ -52,19 +52,18 @@ def best_of(fn: Callable[[], T], repeat: int = 5, warmup: int = 1) -> tuple[floa
         t0 = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
+    return times, result
+
+
+def best_of(fn: Callable[[], T], repeat: int = 5, warmup: int = 1) -> tuple[float, T]:
+    """The fastest of `repeat` runs after `warmup` runs (seconds, last result): the figure least disturbed by noise."""
+    times, result = _runs(fn, repeat, warmup)
     return min(times), result
 
 
 def median_of(fn: Callable[[], T], repeat: int = 5, warmup: int = 1) -> tuple[float, T]:
     """The median of `repeat` runs after `warmup` runs (seconds, last result)."""
-    result: Any = None
-    for _ in range(warmup):
-        result = fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
+    times, result = _runs(fn, repeat, warmup)
     return statistics.median(times), result
 
 

@@ -6,7 +6,6 @@ paths are relative to the spreadsheet's folder and must stay inside it: the file
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, cast
@@ -16,11 +15,11 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
 from . import access, clock, rules, tabular
-from .cases import _hash, _store_file, insert_draft  # the same storage and insert as `case new` / `case attach`
+from .cases import _hash, _store_file, insert_draft, record  # the same storage and insert as `case new` / `case attach`
 from .engine import campaign_due
 from .errors import Conflict, ImportRowsError, PermissionDenied
 from .facts import any_of
-from .models import Attachment, Branch, Case, History
+from .models import Attachment, Branch, Case
 from .workspace import Actor, Workspace
 
 FIELDS = {"支部名称": "branch", "项目名称": "title", "创建方向": "theme", "方向说明": "theme_note"} | {
@@ -208,7 +207,7 @@ def _write(
         comment = f"导入 {source} 第 {r.number} 行"
         if case is None:
             case_id = insert_draft(s, campaign_id, branch_id, initial, due, now, r.values)
-            _history(s, actor, case_id, "create", "", initial, {k: r.values[k] for k in ("title", "theme", "theme_note")}, now, comment)
+            record(s, actor, case_id, "create", "", initial, {k: r.values[k] for k in ("title", "theme", "theme_note")}, now, comment)
             action, version = "created", 1
             created += 1
         else:
@@ -229,7 +228,7 @@ def _write(
             if cast(CursorResult[Any], result).rowcount != 1:
                 raise Conflict(f"申报 {case_id} 在导入过程中被他人修改，未导入任何数据：请重新导入。")
             if changed:
-                _history(s, actor, case_id, "edit", initial, initial, changed, now, comment)
+                record(s, actor, case_id, "edit", initial, initial, changed, now, comment)
             action = "updated"
             updated += 1
         for f in r.files:
@@ -241,7 +240,7 @@ def _write(
                     case_id=case_id, kind=f.kind, original_name=f.name, sha256=f.sha256, size=f.size, actor=actor.name, created_at=now
                 )
             )
-            _history(
+            record(
                 s,
                 actor,
                 case_id,
@@ -256,21 +255,3 @@ def _write(
             attached += 1
         out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": action, "version": version})
     return Imported(encoding, len(plans), created, updated, unchanged, attached, out)
-
-
-def _history(
-    s: Session, actor: Actor, case_id: int, trigger: str, source: str, dest: str, inputs: dict[str, Any], at: Any, comment: str
-) -> None:
-    s.execute(
-        insert(History).values(
-            case_id=case_id,
-            at=at,
-            actor=actor.name,
-            role=actor.role,
-            trigger=trigger,
-            source=source,
-            dest=dest,
-            inputs=json.dumps(inputs, ensure_ascii=False),
-            comment=comment,
-        )
-    )

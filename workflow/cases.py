@@ -42,18 +42,27 @@ def _check_theme(ws: Workspace, theme: str, note: str) -> None:
         raise RuleRefused(problem, rules=["R6"])
 
 
-def _audit(
-    session: Session, actor: Actor, row_id: int, state: str, trigger: str, inputs: Mapping[str, object], ws: Workspace, comment: str = ""
+def record(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    trigger: str,
+    source: str,
+    dest: str,
+    inputs: Mapping[str, Any],
+    at_db: datetime,
+    comment: str = "",
 ) -> None:
+    """Append one history row that is not a transition (create, edit, attach, import)."""
     session.execute(
         insert(History).values(
-            case_id=row_id,
-            at=clock.to_db(ws.now),
+            case_id=case_id,
+            at=at_db,
             actor=actor.name,
             role=actor.role,
             trigger=trigger,
-            source=state,
-            dest=state,
+            source=source,
+            dest=dest,
             inputs=json.dumps(inputs, ensure_ascii=False),
             comment=comment,
         )
@@ -95,18 +104,7 @@ def create(
         values = {key: (plan or {}).get(key, "") for key in rules.PLAN_FIELDS}
         values.update(title=title.strip(), theme=theme, theme_note=theme_note)
         case_id = insert_draft(session, campaign.id, b.id, initial, due, now, values)
-        session.execute(
-            insert(History).values(
-                case_id=case_id,
-                at=now,
-                actor=actor.name,
-                role=actor.role,
-                trigger="create",
-                source="",
-                dest=initial,
-                inputs=json.dumps({"title": title, "theme": theme, "theme_note": theme_note}, ensure_ascii=False),
-            )
-        )
+        record(session, actor, case_id, "create", "", initial, {"title": title, "theme": theme, "theme_note": theme_note}, now)
         return case_id
 
 
@@ -168,7 +166,7 @@ def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_ve
         )
         if cast(CursorResult[Any], result).rowcount != 1:
             raise Conflict(f"申报 {case_id} 刚被他人修改：请重新查看后再修改。")
-        _audit(session, actor, case_id, row.state, "edit", dict(values), ws)
+        record(session, actor, case_id, "edit", row.state, row.state, dict(values), clock.to_db(ws.now))
         return row.version + 1
 
 
@@ -196,7 +194,16 @@ def attach(ws: Workspace, case_id: int, path: str | Path, kind: str) -> dict[str
             )
         )
         bump(session, case_id, row.version, ws.now)
-        _audit(session, actor, case_id, row.state, "attach", {"kind": kind, "name": src.name, "sha256": digest, "size": size}, ws)
+        record(
+            session,
+            actor,
+            case_id,
+            "attach",
+            row.state,
+            row.state,
+            {"kind": kind, "name": src.name, "sha256": digest, "size": size},
+            clock.to_db(ws.now),
+        )
     return {"case": case_id, "kind": kind, "name": src.name, "sha256": digest, "size": size}
 
 

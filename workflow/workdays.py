@@ -11,6 +11,10 @@ import logging
 from datetime import date, timedelta
 
 import chinese_calendar
+from chinese_calendar import constants
+
+# The years the installed holiday data covers (outside them the package refuses to answer).
+_KNOWN = {d.year for d in constants.holidays} | {d.year for d in constants.workdays}
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +23,12 @@ _warned: set[int] = set()
 
 def is_working_day(day: date) -> bool:
     """Whether `day` is a working day in mainland China (Mon–Fri where the calendar has no data)."""
-    try:
+    if day.year in _KNOWN:
         return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        if day.year not in _warned:
-            _warned.add(day.year)
-            log.warning("节假日日历没有 %d 年的数据：该年按周一至周五为工作日计算（请升级 chinesecalendar）。", day.year)
-        return day.weekday() < 5
+    if day.year not in _warned:
+        _warned.add(day.year)
+        log.warning("节假日日历没有 %d 年的数据：该年按周一至周五为工作日计算（请升级 chinesecalendar）。", day.year)
+    return day.weekday() < 5
 
 
 def working_days_before(day: date, count: int) -> date:
