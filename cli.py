@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from workflow.workspace import Workspace
+    from workflow import Workspace
 
 EXIT_INTERNAL = 70
 
@@ -35,8 +35,7 @@ class Options:
         return clock.parse_now(self.now_text) if self.now_text else clock.real_now()
 
     def workspace(self) -> Workspace:
-        from workflow.store import Store
-        from workflow.workspace import Workspace
+        from workflow import Store, Workspace
 
         return Workspace(Store(self.db), self.now, self.user)
 
@@ -64,7 +63,7 @@ class BranchflowGroup(click.Group):
         except click.ClickException as exc:
             _fail(f"错误：{exc.format_message()}", exc.exit_code, as_json)
         except Exception as exc:
-            from workflow.errors import BranchflowError
+            from workflow import BranchflowError
 
             if isinstance(exc, BranchflowError):
                 if as_json:
@@ -136,7 +135,7 @@ def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            from workflow.errors import UsageError
+            from workflow import UsageError
 
             raise UsageError(f"{option} 的格式应是 KEY=VALUE，实际是 {pair!r}。")
         out[key.strip()] = value
@@ -188,8 +187,7 @@ def init(opts: Options, states_path: str | None, year: int | None) -> None:
 
     Example: branchflow --now 2024-04-25 init --campaign 2024
     """
-    from workflow import spec, workspace
-    from workflow.store import Store
+    from workflow import Store, spec, workspace
 
     loaded = spec.load_file(states_path) if states_path else spec.parse(spec.packaged_text(), "states.yaml（内置）")
     now = opts.now
@@ -555,8 +553,7 @@ def extend(opts: Options, case_id: int | None, state: str | None, until: str, re
 
     Example: branchflow extend 3 --until 2024-05-10 --reason 盖章流程延误
     """
-    from workflow import clock, deadlines
-    from workflow.errors import UsageError
+    from workflow import UsageError, clock, deadlines
 
     if (case_id is None) == (state is None):
         raise UsageError("请给出申报编号，或用 --state 指定阶段（二者选一）。")
@@ -663,7 +660,7 @@ def db_upgrade(opts: Options) -> None:
 
     Example: branchflow --db postgresql+psycopg://bf@db.example.edu.cn/branchflow db upgrade
     """
-    from workflow.store import Store
+    from workflow import Store
 
     done = Store(opts.db).create_schema()
     data = {"before": done.before, "after": done.after, "adopted": done.adopted}
@@ -689,8 +686,7 @@ def db_copy(opts: Options, target: str) -> None:
 
     Example: branchflow --db branchflow.db db copy --to postgresql+psycopg://bf@db.example.edu.cn/branchflow
     """
-    from workflow import transfer
-    from workflow.store import Store
+    from workflow import Store, transfer
 
     counts = transfer.copy(Store(opts.db), Store(target))
     rows = [{"table": name, "rows": n} for name, n in counts.items()]
@@ -729,8 +725,7 @@ def advance_many(
 
     Example: branchflow --as zzb advance-many approve --state evaluated --dry-run
     """
-    from workflow import bulk
-    from workflow.errors import BranchflowError
+    from workflow import BranchflowError, bulk
 
     ws = opts.workspace()
     run = bulk.advance_many(
@@ -945,7 +940,7 @@ def scheduler(opts: Options, config_path: str | None) -> int:
 
     Example: BRANCHFLOW_CHANNELS=email,dingtalk branchflow --db /srv/branchflow/branchflow.db scheduler
     """
-    from workflow.errors import UsageError
+    from workflow import UsageError
 
     if opts.now_text:
         raise UsageError("scheduler 按真实时钟运行，不能使用 --now（或 BRANCHFLOW_NOW）；要模拟某一时刻请用 branchflow --now … remind。")
@@ -984,7 +979,7 @@ def demo(ctx: click.Context, keep: str | None) -> None:
 
     Example: branchflow demo
     """
-    from workflow import demo as demo_mod
+    from demo import season as demo_mod
 
     demo_mod.run(_run_step, keep, click.echo)
 

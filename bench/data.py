@@ -162,7 +162,7 @@ def roster(
 
 def write_csv(path: Path, rows: Sequence[Branch], encoding: str = "gbk") -> Path:
     """The roster as Chinese Excel saves CSV: GBK, CRLF."""
-    from workflow.roster import HEADERS
+    from workflow.intake.roster import HEADERS
 
     with path.open("w", encoding=encoding, newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
@@ -177,7 +177,7 @@ def write_xlsx(path: Path, rows: Sequence[Branch], sheet: str = "支部名单") 
     (openpyxl writes every string inline and no dimension, which costs a reader several times more
     than the files people actually upload; `workflow.sample.write_xlsx` is that kind.)
     """
-    from workflow.roster import HEADERS
+    from workflow.intake.roster import HEADERS
 
     strings: dict[str, int] = {}
 
@@ -393,14 +393,14 @@ def _init(db: Database, now: datetime, year: int) -> tuple[Any, int, dict[str, d
     """`branchflow init` through the library: the real schema, the spec, the campaign, the admin user."""
     from workflow import spec as spec_mod
     from workflow import workspace
-    from workflow.store import Store
+    from workflow.db.store import Store
 
     spec = spec_mod.parse(spec_mod.packaged_text(), "states.yaml（内置）")
     store = Store(db.url)
     campaign, _ = workspace.init(store, spec, year, now)
     store.engine.dispose()
     assert campaign.id is not None
-    from workflow import clock
+    from workflow.dates import clock
 
     dues = {state: clock.to_db(clock.end_of_day(day)) for state, day in spec.calendar(year).due.items()}
     return spec, campaign.id, dues
@@ -499,7 +499,7 @@ def query_campaign(db: Database, cases: int, seed: int = 2024) -> Generated:
     """`cases` cases of one 2024 campaign, one per branch, spread over every state (`QUERY_MIX`), ~1% overdue."""
     import time
 
-    from workflow import clock
+    from workflow.dates import clock
 
     t0 = time.perf_counter()
     now = clock.parse_now(QUERY_NOW)
@@ -569,7 +569,7 @@ def advance_campaign(db: Database, cases: int, seed: int = 2024, groups: dict[st
     """`cases` draft cases ready to submit; `groups` names leading slices of them (e.g. {"naive": 2000}) by whole committees."""
     import time
 
-    from workflow import clock
+    from workflow.dates import clock
 
     t0 = time.perf_counter()
     now = clock.parse_now(ADVANCE_NOW)
@@ -647,7 +647,7 @@ def empty_campaign(db: Database) -> Generated:
     """An initialised database with no roster and no cases (start-up and roster import)."""
     import time
 
-    from workflow import clock
+    from workflow.dates import clock
 
     t0 = time.perf_counter()
     now = clock.parse_now(QUERY_NOW)

@@ -28,13 +28,6 @@ def section(cases: int) -> str:
     return f"advance-many {TRIGGER} over {cases:,} cases (rules R1–R8, history row, version check)"
 
 
-def has_bulk() -> bool:
-    """Whether `workflow.bulk` (advance-many) is there to measure."""
-    import importlib.util
-
-    return importlib.util.find_spec("workflow.bulk") is not None
-
-
 def measure(results: Results, gen: Generated, naive_n: int, spiff_n: int, cli: bool = True) -> None:
     """Every advance figure on one backend (the dataset's id groups: naive, small, rest)."""
     backend = gen.db.label
@@ -66,14 +59,6 @@ def measure(results: Results, gen: Generated, naive_n: int, spiff_n: int, cli: b
         lower_is_better=False,
     )
     del spiff_db
-
-    if not has_bulk():
-        results.skipped.append(f"{backend}: advance-many (workflow.bulk) has not landed yet: not measured")
-        raw = in_child(run_raw, gen.db.kind, gen.db.url, str(gen.db.path) if gen.db.path else None, gen.db.schema, ids["rest"], now)
-        results.add(
-            name, "raw SQL: select + update + history insert, one transaction per case", backend, raw["rate"], "/s", lower_is_better=False
-        )
-        return
 
     small = in_child(run_ours, gen.db.url, now, None, ids["small"])
     rest = in_child(run_ours, gen.db.url, now, "draft", None)
@@ -133,7 +118,7 @@ def measure(results: Results, gen: Generated, naive_n: int, spiff_n: int, cli: b
 
 def _spiff_tables(db: Database, ids: list[int]) -> float:
     """SpiffWorkflow's own table: one draft workflow per case, due at the draft deadline."""
-    from workflow import clock
+    from workflow.dates import clock
     from workflow.spec import packaged_text, parse
 
     due = clock.to_db(clock.end_of_day(parse(packaged_text()).calendar(2024).due["draft"]))
@@ -158,8 +143,9 @@ def _cli(gen: Generated) -> tuple[float, int]:
 
 def run_ours(url: str, now: str, state: str | None, ids: list[int] | None) -> dict[str, Any]:
     """`workflow.bulk.advance_many` as the command runs it (child process)."""
-    from workflow import bulk, clock
-    from workflow.store import Store
+    from workflow.dates import clock
+    from workflow.db.store import Store
+    from workflow.lifecycle import bulk
     from workflow.workspace import Workspace
 
     ws = Workspace(Store(url), clock.parse_now(now))
@@ -186,10 +172,12 @@ def run_naive(url: str, now_text: str, ids: list[int]) -> dict[str, Any]:
     from sqlmodel import Session
     from transitions import Machine
 
-    from workflow import clock, engine, rules
-    from workflow import facts as facts_mod
-    from workflow.models import Case, History
-    from workflow.store import Store
+    from workflow.dates import clock
+    from workflow.db.models import Case, History
+    from workflow.db.store import Store
+    from workflow.lifecycle import engine
+    from workflow.lifecycle import facts as facts_mod
+    from workflow.spec import rules
     from workflow.workspace import Workspace
 
     now = clock.parse_now(now_text)

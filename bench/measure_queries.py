@@ -64,8 +64,8 @@ def measure(results: Results, gen: Generated, repeat: int = 5) -> None:
 
 def measure_library(results: Results, gen: Generated, repeat: int = 5) -> Any:
     """`queries.overdue` (first page, all) and `queries.status` in this process, warm; returns the store."""
-    from workflow import queries
-    from workflow.store import Store
+    from workflow.db.store import Store
+    from workflow.reports import queries
     from workflow.workspace import Workspace
 
     name = section(gen)
@@ -92,8 +92,8 @@ def _orm_overdue(store: Any, gen: Generated) -> int:
     """The overdue cases selected in SQL but loaded as SQLModel objects (the ORM's own cost)."""
     from sqlmodel import Session, col, select
 
-    from workflow import clock
-    from workflow.models import Case
+    from workflow.dates import clock
+    from workflow.db.models import Case
 
     live = ["draft", "submitted", "preliminary_review", "evaluated", "approved", "september_check", "closing"]
     with Session(store.engine) as s:
@@ -108,9 +108,9 @@ def naive_scan(url: str, now_text: str) -> dict[str, float]:
     with each overdue case's branch and committee fetched through the session (run in a child process)."""
     from sqlmodel import Session, select
 
-    from workflow import clock
-    from workflow.models import Branch, Case, Committee
-    from workflow.store import Store
+    from workflow.dates import clock
+    from workflow.db.models import Branch, Case, Committee
+    from workflow.db.store import Store
 
     now_db = clock.to_db(clock.parse_now(now_text))
     live = {"draft", "submitted", "preliminary_review", "evaluated", "approved", "september_check", "closing"}
@@ -144,7 +144,7 @@ def naive_scan(url: str, now_text: str) -> dict[str, float]:
 def spiff_overdue(results: Results, gen: Generated, n: int) -> None:
     """SpiffWorkflow's "who is overdue": the first `n` cases stored as serialized workflows, every one deserialized."""
     from bench import spiff
-    from workflow import clock
+    from workflow.dates import clock
 
     conn = gen.db.raw()
     cur = conn.cursor()

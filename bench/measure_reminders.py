@@ -35,47 +35,33 @@ def section(gen: Generated) -> str:
     return f"one reminder sweep over {gen.cases:,} cases ({gen.overdue:,} due), console channel"
 
 
-def has_reminders() -> bool:
-    """Whether the reminder sweep (`workflow.reminders.sweep`) is there to measure."""
-    import importlib.util
-
-    if importlib.util.find_spec("workflow.reminders") is None:
-        return False
-    from workflow import reminders
-
-    return hasattr(reminders, "sweep")
-
-
 def measure(results: Results, gen: Generated, jobs: int, repeat: int = 3) -> None:
     """The sweep (library, once, then the whole command with nothing new due) and the APScheduler way."""
     backend = gen.db.label
     name = section(gen)
-    if not has_reminders():
-        results.skipped.append(f"{backend}: the reminder sweep (workflow.reminders) has not landed yet: not measured")
-    else:
-        ours = in_child(run_sweep, gen.db.url, gen.now.isoformat())
-        results.add(
-            name,
-            "sweep (library): decide, queue and send everything due",
-            backend,
-            ours["seconds"],
-            "s",
-            target=at_most(0.5, "≤ 0.5 s"),
-            pg_rule=True,
-        )
-        sent = f"{ours['messages']:,} messages" + (f"; STOPPED after {SWEEP_LIMIT:.0f} s, the rest left queued" if ours["stopped"] else "")
-        results.add(name, "sweep: outbox rows queued / messages sent", backend, ours["queued"], "rows", note=sent)
-        cli = [venv_bin("branchflow"), "--db", gen.db.url, "--now", gen.now.isoformat(timespec="minutes"), "--json", "remind"]
-        w = wall(cli, repeat, warmup=0)  # caches are warm from the sweep just measured
-        results.add(
-            name,
-            "branchflow remind, nothing new due (the 15-minute sweep): whole command",
-            backend,
-            w.seconds,
-            "s",
-            pg_rule=True,
-            note=w.note(),
-        )
+    ours = in_child(run_sweep, gen.db.url, gen.now.isoformat())
+    results.add(
+        name,
+        "sweep (library): decide, queue and send everything due",
+        backend,
+        ours["seconds"],
+        "s",
+        target=at_most(0.5, "≤ 0.5 s"),
+        pg_rule=True,
+    )
+    sent = f"{ours['messages']:,} messages" + (f"; STOPPED after {SWEEP_LIMIT:.0f} s, the rest left queued" if ours["stopped"] else "")
+    results.add(name, "sweep: outbox rows queued / messages sent", backend, ours["queued"], "rows", note=sent)
+    cli = [venv_bin("branchflow"), "--db", gen.db.url, "--now", gen.now.isoformat(timespec="minutes"), "--json", "remind"]
+    w = wall(cli, repeat, warmup=0)  # caches are warm from the sweep just measured
+    results.add(
+        name,
+        "branchflow remind, nothing new due (the 15-minute sweep): whole command",
+        backend,
+        w.seconds,
+        "s",
+        pg_rule=True,
+        note=w.note(),
+    )
 
     added = in_child(add_jobs, gen.db.url, jobs)
     rate = jobs / added["seconds"]
@@ -105,8 +91,10 @@ def measure(results: Results, gen: Generated, jobs: int, repeat: int = 3) -> Non
 
 def run_sweep(url: str, now_text: str) -> dict[str, Any]:
     """One `reminders.sweep` at the dataset's `now` with the console channel writing to memory (child process)."""
-    from workflow import clock, notify, reminders
-    from workflow.store import Store
+    from workflow import reminders
+    from workflow.dates import clock
+    from workflow.db.store import Store
+    from workflow.reminders import transports as notify
     from workflow.workspace import Workspace
 
     ws = Workspace(Store(url), clock.parse_now(now_text))

@@ -26,7 +26,7 @@ def write_files(workdir: Path, branches: int) -> tuple[Path, Path, float]:
 
 def read_only(csv_path: Path, xlsx_path: Path, results: Results, branches: int, labels: list[str]) -> None:
     """Reading and validating alone (no database), once: where an import's time goes."""
-    from workflow import roster, tabular
+    from workflow.intake import roster, tabular
 
     name = section(branches)
     for what, path in (("CSV", csv_path), ("xlsx", xlsx_path)):
@@ -62,8 +62,9 @@ def measure(results: Results, kind: str, workdir: Path, csv_path: Path, xlsx_pat
 
 def run_import(url: str, path: str, times: int) -> list[float]:
     """`roster.import_file` `times` times in a row, each timed (child process)."""
-    from workflow import clock, roster
-    from workflow.store import Store
+    from workflow.dates import clock
+    from workflow.db.store import Store
+    from workflow.intake import roster
     from workflow.workspace import Workspace
 
     ws = Workspace(Store(url), clock.parse_now(data.QUERY_NOW))

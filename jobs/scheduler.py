@@ -22,11 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from workflow import channels, clock, notify, reminders, workdays
-from workflow.errors import BranchflowError
-from workflow.spec import ReminderPolicy
-from workflow.store import Store
-from workflow.workspace import Workspace
+from workflow import BranchflowError, ReminderPolicy, Store, Workspace, channels, clock, notify, reminders, workdays
 
 log = logging.getLogger("branchflow.scheduler")
 

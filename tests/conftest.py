@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import cli
-from workflow import clock, sample
-from workflow.store import Store
+from demo import sample
+from workflow.dates import clock
+from workflow.db.store import Store
 from workflow.workspace import Workspace
 
 PG_BASE = os.environ.get("BRANCHFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -21,7 +21,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import Bf
 
-from workflow import sample, spec
+from demo import sample
+from workflow import spec
 
 _parse_once = lru_cache(maxsize=None)(spec.parse)
 

@@ -24,9 +24,11 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from workflow import channels, clock, notify, reminders
-from workflow.reminders import SweepReport
-from workflow.store import Store
+from workflow import reminders
+from workflow.dates import clock
+from workflow.db.store import Store
+from workflow.reminders import SweepReport, channels
+from workflow.reminders import transports as notify
 from workflow.workspace import Workspace
 
 FROM = "dwzzb@example.edu.cn"

@@ -6,8 +6,12 @@ import pytest
 from conftest import Bf, ready_case
 from helpers import spec_parsed_once  # noqa: F401  (autouse: parse states.yaml once)
 
-from workflow import cases, deadlines, engine, queries, roster, sample, users
+from demo import sample
 from workflow.errors import PermissionDenied
+from workflow.intake import roster
+from workflow.lifecycle import engine
+from workflow.records import cases, deadlines, users
+from workflow.reports import queries
 
 # Scope filtering in queries and the history columns run on every backend; the rest on SQLite only (speed).
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

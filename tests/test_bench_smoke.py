@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -35,9 +34,8 @@ def test_the_advance_campaign_is_ready_to_submit_and_the_raw_ceiling_runs(tmp_pa
     assert raw["rate"] > 0
     naive = measure_advance.run_naive(db.url, gen.now.isoformat(), gen.ids["small"])
     assert naive["done"] + naive["refused"] == 10
-    if importlib.util.find_spec("workflow.bulk") is not None:
-        ours = measure_advance.run_ours(db.url, gen.now.isoformat(), "draft", None)
-        assert ours["done"] + ours["refused"] >= 40
+    ours = measure_advance.run_ours(db.url, gen.now.isoformat(), "draft", None)
+    assert ours["done"] + ours["refused"] >= 40
 
 
 def test_the_bpmn_lifecycle_has_exactly_the_graph_of_states_yaml() -> None:

@@ -1,6 +1,6 @@
 """`advance-many`: one trigger on many cases, each case decided on its own, written in chunks.
 
-Sample roster (workflow/sample.py): 文法学院分党委 has 12 branches (quota 2; 第4学生 is the national model
+Sample roster (demo/sample.py): 文法学院分党委 has 12 branches (quota 2; 第4学生 is the national model
 branch, not counted), 外国语学院分党委 8 (quota 1; 第1学生 and 第2教工 took part last year), 建筑学院分党委 10.
 """
 
@@ -15,9 +15,10 @@ from helpers import snapshot, spec_parsed_once  # noqa: F401  (autouse: parse st
 from sqlalchemy import select
 from sqlmodel import col
 
-from workflow import facts, rules
-from workflow.models import Case
-from workflow.store import Store
+from workflow.db.models import Case
+from workflow.db.store import Store
+from workflow.lifecycle import facts
+from workflow.spec import rules
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 HEADERS = ["支部名称", "项目名称", "创建方向", "方向说明", *rules.PLAN_FIELDS.values(), "申报表文件", "盖章扫描件"]
@@ -282,7 +283,7 @@ def test_facts_gathered_for_some_conditions_give_them_the_same_answer(bf: Bf) ->
 
 
 def test_the_library_streams_chunks_with_a_total_up_front(bf: Bf) -> None:
-    from workflow import bulk
+    from workflow.lifecycle import bulk
 
     submitted(bf, "文法学院第1学生党支部", "文法学院第2教工党支部", "建筑学院第1学生党支部")
     run = bulk.advance_many(bf.ws("zzb", REVIEW), "pass_review", state="submitted", chunk_size=2)
@@ -299,8 +300,8 @@ def test_the_library_streams_chunks_with_a_total_up_front(bf: Bf) -> None:
 def test_a_failure_half_way_keeps_the_chunks_done_and_the_json_one_document(bf: Bf, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from workflow import bulk
     from workflow.errors import Conflict
+    from workflow.lifecycle import bulk
 
     first, second = submitted(bf, "文法学院第1学生党支部", "建筑学院第1学生党支部")
     calls = []

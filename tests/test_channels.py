@@ -10,8 +10,9 @@ import pytest
 from conftest import Bf
 from servers import FROM, PASSWORD, at, draft_case, from_env, smtp_env, smtp_server, sweep, webhook
 
-from workflow import channels, notify
 from workflow.errors import UsageError
+from workflow.reminders import channels
+from workflow.reminders import transports as notify
 
 WENFA = "wenfa@example.edu.cn"
 BRANCH = "文法学院第1学生党支部"

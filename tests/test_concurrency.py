@@ -26,9 +26,10 @@ from conftest import PG_BASE, PLAN, START, Bf
 from helpers import spec_parsed_once  # noqa: F401  (autouse: parse states.yaml once)
 
 import cli
-from workflow import clock, rules
-from workflow.models import Branch, Campaign, CampaignDue, Case, History
-from workflow.store import Store
+from workflow.dates import clock
+from workflow.db.models import Branch, Campaign, CampaignDue, Case, History
+from workflow.db.store import Store
+from workflow.spec import rules
 
 ROOT = Path(__file__).resolve().parents[1]
 REVIEW = "2024-05-10T10:00"

@@ -14,11 +14,12 @@ import pytest
 import sqlalchemy as sa
 from conftest import Bf, drop_pg_schema, make_pg_url, ready_case
 
-from workflow import migrations, sample, schema, transfer
-from workflow.store import Store
+from demo import sample
+from workflow.db import migrations, schema, transfer
+from workflow.db.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = importlib.import_module("workflow.migrations.versions.0001_core")
+CORE = importlib.import_module("workflow.db.migrations.versions.0001_core")
 CORE_TABLES = ["spec", "campaign", "campaign_due", "committee", "branch", "app_user", "cases", "attachment", "waiver", "history"]
 
 
@@ -267,5 +268,5 @@ def test_every_command_can_check_the_revision_without_alembic() -> None:
 
 def test_migrations_ship_in_the_package() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    assert {"workflow.migrations", "workflow.migrations.versions"} <= set(config["packages"])
-    assert "migrations/script.py.mako" in config["package-data"]["workflow"]
+    assert {"workflow.db.migrations", "workflow.db.migrations.versions"} <= set(config["packages"])
+    assert "script.py.mako" in config["package-data"]["workflow.db.migrations"]

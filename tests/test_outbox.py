@@ -13,7 +13,7 @@ import pytest
 from conftest import Bf, ready_case
 from servers import at, draft_case, free_port, from_env, smtp_env, smtp_server, sweep
 
-from workflow import outbox
+from workflow.reminders import outbox
 
 ROOT = Path(__file__).resolve().parents[1]
 WENFA = "wenfa@example.edu.cn"

@@ -1,6 +1,6 @@
 """Roster import: the encodings Chinese Excel writes, .xlsx, re-import, and every bad row listed with nothing imported.
 
-Every file is written by the test itself (workflow/sample.py or by hand); nothing is read from ../shared.
+Every file is written by the test itself (demo/sample.py or by hand); nothing is read from ../shared.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from helpers import (
 )
 from openpyxl import Workbook
 
-from workflow import sample
-from workflow.roster import HEADERS
+from demo import sample
+from workflow.intake.roster import HEADERS
 
 ROWS = sample.rows()  # 52 branches in 6 committees
 HEADER_LINE = ",".join(HEADERS)

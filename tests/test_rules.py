@@ -1,6 +1,6 @@
 """One test per rule of the notice (R1–R9, R13), each read as the rule, through the CLI on a real database.
 
-The sample roster (workflow/sample.py): 文法学院分党委 has 12 branches, among them the national model branch
+The sample roster (demo/sample.py): 文法学院分党委 has 12 branches, among them the national model branch
 文法学院第4学生党支部 (cultivation cycle 2023-2025) and 文法学院第12教工党支部, which took part last year;
 外国语学院分党委 has 8 branches (第1学生 and 第2教工 took part last year); 艺术学院分党委 has 5.
 """
@@ -15,7 +15,7 @@ from click.testing import Result
 from conftest import PLAN, Bf, ready_case
 from helpers import spec_parsed_once  # noqa: F401  (autouse: parse states.yaml once)
 
-from workflow import sample
+from demo import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "文法学院第4学生党支部"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import signal
 import subprocess
@@ -15,8 +14,9 @@ import pytest
 from conftest import Bf
 from servers import at, draft_case
 
+from demo import sample
 from jobs import scheduler
-from workflow import sample, spec
+from workflow import spec
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = spec.parse(spec.packaged_text()).reminders
@@ -131,21 +131,3 @@ def test_the_scheduler_stops_cleanly_with_exit_0_on_sigterm_or_ctrl_c(bf_sqlite:
 def test_the_scheduler_refuses_a_simulated_clock(bf: Bf) -> None:
     result = bf("scheduler")
     assert result.exit_code == 2 and "scheduler 按真实时钟运行，不能使用 --now" in result.output
-
-
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def test_the_workflow_library_never_imports_click_or_apscheduler() -> None:
-    offenders = {
-        str(p.relative_to(ROOT)): bad for p in (ROOT / "workflow").rglob("*.py") if (bad := _imports(p) & {"click", "apscheduler"})
-    }
-    assert offenders == {}

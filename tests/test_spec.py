@@ -125,7 +125,7 @@ def test_a_states_file_not_in_utf8_is_refused(tmp_path: Path) -> None:
 
 def test_the_shipped_states_file_is_valid_and_the_packaged_copy_is_identical() -> None:
     shipped = (ROOT / "states.yaml").read_bytes()
-    assert shipped == (ROOT / "workflow" / "states.yaml").read_bytes()
+    assert shipped == (ROOT / "workflow" / "spec" / "states.yaml").read_bytes()
     assert spec.packaged_text() == shipped.decode("utf-8")
     loaded = spec.load_file(ROOT / "states.yaml")
     assert loaded.initial.id == "draft"

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from servers import at
 
-from workflow import reminders, workdays
+from workflow import reminders
+from workflow.dates import workdays
 from workflow.spec import Offset
 
 

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from .errors import PermissionDenied
-from .spec import Spec, TransitionSpec
-from .workspace import Actor
+from dataclasses import dataclass
+
+from workflow.errors import PermissionDenied
+from workflow.spec import Spec, TransitionSpec
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user a command acts as."""
+
+    id: int
+    name: str
+    role: str
+    committee_id: int | None
+    branch_id: int | None
+    email: str
+
 
 ROLE_LABELS = {"org": "党委组织部", "committee": "分党委", "branch": "党支部", "reviewer": "评审专家"}
 

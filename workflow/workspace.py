@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from . import clock
-from . import spec as spec_mod
-from .errors import NotFound, UsageError
-from .models import Campaign, CampaignDue, SpecRecord, User
-from .store import Store
+from workflow import spec as spec_mod
+from workflow.access import Actor
+from workflow.dates import clock
+from workflow.db.models import Campaign, CampaignDue, SpecRecord, User
+from workflow.db.store import Store
+from workflow.errors import NotFound, UsageError
 
 ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The user a command acts as."""
-
-    id: int
-    name: str
-    role: str
-    committee_id: int | None
-    branch_id: int | None
-    email: str
 
 
 class Workspace:

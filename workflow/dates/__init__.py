@@ -1,0 +1,1 @@
+"""Time: the clock of Asia/Shanghai, parsing what users type, and working days."""

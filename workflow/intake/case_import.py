@@ -1,0 +1,261 @@
+"""Import a committee's 申报汇总表: create draft cases, or update the campaign's draft case of the same branch.
+
+Every bad row is listed with its row number and nothing is imported (one transaction). Attachment
+paths are relative to the spreadsheet's folder and must stay inside it: the file comes from outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, cast
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session, col
+
+from workflow import access
+from workflow.access import Actor
+from workflow.dates import clock
+from workflow.db.models import Attachment, Branch, Case
+from workflow.errors import Conflict, ImportRowsError, PermissionDenied
+from workflow.intake import tabular
+from workflow.lifecycle.engine import campaign_due
+from workflow.lifecycle.facts import any_of
+from workflow.records.cases import _hash, _store_file, insert_draft, record  # the same storage and insert as `case new` / `case attach`
+from workflow.spec import rules
+from workflow.workspace import Workspace
+
+FIELDS = {"支部名称": "branch", "项目名称": "title", "创建方向": "theme", "方向说明": "theme_note"} | {
+    label: key for key, label in rules.PLAN_FIELDS.items()
+}
+FILES = {"申报表文件": "form", "盖章扫描件": "stamped_scan"}
+REQUIRED = list(FIELDS)
+CASE_FIELDS = [key for key in FIELDS.values() if key != "branch"]
+
+
+@dataclass(frozen=True)
+class File:
+    """An attachment named in a row, checked to lie inside the spreadsheet's folder."""
+
+    kind: str
+    path: Path
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class Row:
+    """One valid-looking row of the sheet (database checks come later, in the transaction)."""
+
+    number: int
+    branch: str
+    values: dict[str, str]
+    files: list[File] = field(default_factory=list)
+    ok: bool = True  # False: the row already has an error; it is still checked against the database
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What a case import did; `cases` gives, per row, the case id and `created`, `updated` or `unchanged`."""
+
+    encoding: str
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    attachments: int
+    cases: list[dict[str, Any]]
+
+
+def import_file(ws: Workspace, path: str | Path, encoding: str | None = None, year: int | None = None) -> Imported:
+    """Import a 申报汇总表 (.csv or .xlsx) in one transaction (org, or a committee for its own branches)."""
+    with ws.store.read() as s:
+        _require_importer(ws.actor(s))
+    table = tabular.read(path, encoding)
+    tabular.require_headers(table, REQUIRED)
+    spec = ws.spec
+    rows, errors = _parse(table, Path(path).resolve().parent, spec.rules.themes, spec.rules.other_theme)
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        _require_importer(actor)
+        campaign = ws.campaign(s, year)
+        assert campaign.id is not None
+        names = {r.branch for r in rows}
+        q = select(col(Branch.name), col(Branch.id), col(Branch.committee_id))
+        # A long sheet reads the whole roster rather than binding thousands of names.
+        branches = {name: (bid, cid) for name, bid, cid in s.execute(q if len(names) > 500 else q.where(col(Branch.name).in_(names)))}
+        live: dict[int, list[Any]] = {}
+        for case in s.execute(
+            select(Case).where(
+                col(Case.campaign_id) == campaign.id,
+                any_of(s, col(Case.branch_id), [b for b, _ in branches.values()]),
+                col(Case.state).not_in(spec.rules.not_live),
+            )
+        ).scalars():
+            live.setdefault(case.branch_id, []).append(case)
+        plans: list[tuple[Row, int, Case | None]] = []
+        for r in rows:
+            found = branches.get(r.branch)
+            if found is None:
+                errors.append((r.number, f"第 {r.number} 行：没有名为“{r.branch}”的支部（请先导入支部名单，或检查名称）"))
+                continue
+            branch_id, committee_id = found
+            if not access.in_scope(actor, committee_id, branch_id):
+                errors.append((r.number, f"第 {r.number} 行：支部“{r.branch}”不属于用户 {actor.name} 所在的分党委，不能导入"))
+                continue
+            cases = live.get(branch_id, [])
+            past = [c for c in cases if c.state != spec.initial.id]
+            if past:
+                errors.append(
+                    (
+                        r.number,
+                        f"第 {r.number} 行：支部“{r.branch}”的申报 {past[0].id} 已是“{spec.label(past[0].state)}”，"
+                        f"只有“{spec.initial.label}”状态的申报才能导入修改（如需修改，请党委组织部退回）",
+                    )
+                )
+                continue
+            if r.ok:
+                plans.append((r, branch_id, cases[0] if cases else None))
+        if errors:
+            lines = [text for _, text in sorted(errors, key=lambda e: e[0])]  # stable: a row's errors keep their order
+            raise ImportRowsError(
+                f"申报汇总表有 {len(lines)} 处错误，未导入任何数据；请改正后重新导入。", details=lines, encoding=table.encoding
+            )
+        if not plans:
+            raise ImportRowsError("申报汇总表中没有数据行：请检查文件。")
+        return _write(s, ws, actor, campaign.id, plans, table.encoding, Path(path).name)
+
+
+def _require_importer(actor: Actor) -> None:
+    if actor.role not in ("org", "committee"):
+        raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是 {actor.role}。")
+
+
+def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: str) -> tuple[list[Row], list[tuple[int, str]]]:
+    """Check every row on its own (fields, R6, attachment paths); the database is not consulted here."""
+    errors: list[tuple[int, str]] = []
+    rows: list[Row] = []
+    seen: dict[str, int] = {}
+    for number, raw in table.rows:
+        if "__extra__" in raw:
+            errors.append((number, raw["__extra__"]))
+            continue
+        c = {key: tabular.cell(raw, label) for label, key in FIELDS.items()}
+        before = len(errors)
+        for label in ("支部名称", "项目名称", "创建方向"):
+            if not c[FIELDS[label]]:
+                errors.append((number, f"第 {number} 行：{label}不能为空"))
+        if c["theme"]:
+            problem = rules.theme_problem(c["theme"], c["theme_note"], themes, other)
+            if problem:
+                errors.append((number, f"第 {number} 行：{problem}"))
+        name = c["branch"]
+        if name in seen:
+            errors.append((number, f"第 {number} 行：支部“{name}”与第 {seen[name]} 行重复（每个支部只有一个申报）"))
+        elif name:
+            seen[name] = number
+        files = []
+        for label, kind in FILES.items():
+            text = tabular.cell(raw, label)
+            if not text:
+                continue
+            found = _inside(folder, text)
+            if isinstance(found, str):
+                errors.append((number, f"第 {number} 行：{label}“{text}”{found}"))
+                continue
+            digest, size = _hash(found)
+            files.append(File(kind, found, PurePosixPath(text.replace("\\", "/")).name, digest, size))
+        if name:
+            rows.append(Row(number, name, {k: c[k] for k in CASE_FIELDS}, files, ok=len(errors) == before))
+    return rows, errors
+
+
+def _inside(folder: Path, text: str) -> Path | str:
+    """The file a cell names, resolved inside `folder`, or why it is refused (absolute, `..`, a link leading out, missing)."""
+    posix = text.replace("\\", "/")
+    if PurePosixPath(posix).is_absolute() or PureWindowsPath(text).drive or PureWindowsPath(text).is_absolute():
+        return "是绝对路径：请写成相对于表格所在文件夹的路径，如 附件/申报表.docx"
+    if ".." in PurePosixPath(posix).parts:
+        return "含有“..”：附件须放在表格所在的文件夹内"
+    base = folder.resolve()
+    target = (base / posix).resolve()
+    if not target.is_relative_to(base):
+        return "是指向表格所在文件夹之外的链接：请把文件本身放进该文件夹"
+    if not target.is_file():
+        return "找不到：请确认文件在表格所在的文件夹内"
+    return target
+
+
+def _write(
+    s: Session, ws: Workspace, actor: Actor, campaign_id: int, plans: list[tuple[Row, int, Case | None]], encoding: str, source: str
+) -> Imported:
+    """Create or update every case and attach its files (all rows already checked)."""
+    spec = ws.spec
+    now = clock.to_db(ws.now)
+    initial = spec.initial.id
+    due = campaign_due(s, campaign_id, initial)
+    folder = ws.store.files_dir
+    existing = {
+        (case_id, kind, digest)
+        for case_id, kind, digest in s.execute(
+            select(col(Attachment.case_id), col(Attachment.kind), col(Attachment.sha256)).where(
+                col(Attachment.case_id).in_([c.id for _, _, c in plans if c is not None])
+            )
+        )
+    }
+    created = updated = unchanged = attached = 0
+    out = []
+    for r, branch_id, case in plans:
+        comment = f"导入 {source} 第 {r.number} 行"
+        if case is None:
+            case_id = insert_draft(s, campaign_id, branch_id, initial, due, now, r.values)
+            record(s, actor, case_id, "create", "", initial, {k: r.values[k] for k in ("title", "theme", "theme_note")}, now, comment)
+            action, version = "created", 1
+            created += 1
+        else:
+            assert case.id is not None
+            case_id = case.id
+            changed = {k: v for k, v in r.values.items() if getattr(case, k) != v}
+            new_files = [f for f in r.files if (case_id, f.kind, f.sha256) not in existing]
+            if not changed and not new_files:
+                out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": "unchanged", "version": case.version})
+                unchanged += 1
+                continue
+            version = case.version + 1
+            result = s.execute(
+                update(Case)
+                .where(col(Case.id) == case_id, col(Case.version) == case.version)
+                .values(version=version, updated_at=now, **changed)
+            )
+            if cast(CursorResult[Any], result).rowcount != 1:
+                raise Conflict(f"申报 {case_id} 在导入过程中被他人修改，未导入任何数据：请重新导入。")
+            if changed:
+                record(s, actor, case_id, "edit", initial, initial, changed, now, comment)
+            action = "updated"
+            updated += 1
+        for f in r.files:
+            if (case_id, f.kind, f.sha256) in existing:
+                continue
+            _store_file(f.path, folder, f.sha256)
+            s.execute(
+                insert(Attachment).values(
+                    case_id=case_id, kind=f.kind, original_name=f.name, sha256=f.sha256, size=f.size, actor=actor.name, created_at=now
+                )
+            )
+            record(
+                s,
+                actor,
+                case_id,
+                "attach",
+                initial,
+                initial,
+                {"kind": f.kind, "name": f.name, "sha256": f.sha256, "size": f.size},
+                now,
+                comment,
+            )
+            existing.add((case_id, f.kind, f.sha256))
+            attached += 1
+        out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": action, "version": version})
+    return Imported(encoding, len(plans), created, updated, unchanged, attached, out)

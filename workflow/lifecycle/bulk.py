@@ -1,0 +1,482 @@
+"""Fire one trigger on many cases: each case decided on its own, written in chunks of one transaction each.
+
+Every case passes the same checks as `engine.decide` (graph, role, scope, inputs, rules, version)
+and is written with the same values as `engine.apply` (a versioned UPDATE and one history row), but a
+chunk's facts come from a few grouped queries (`facts.Batch`) and its writes from a couple of statements
+(executemany on SQLite, set-based on PostgreSQL) whose matched row count is checked. A refused case writes
+nothing; a crash loses only the chunk in progress, whose cases stay untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import BigInteger, Integer, bindparam, func, insert, literal, select, tuple_, update
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlmodel import Session, col
+
+from workflow import access
+from workflow.access import Actor
+from workflow.dates import clock
+from workflow.db.models import Branch, Campaign, CampaignDue, Case, Committee, History
+from workflow.errors import BranchflowError, Conflict, NotFound, Refused, UsageError
+from workflow.lifecycle import engine
+from workflow.lifecycle import facts as facts_mod
+from workflow.spec import TransitionSpec, rules
+from workflow.workspace import Workspace
+
+CHUNK = 1000
+
+
+class Outcome(NamedTuple):
+    """What happened to one case: done (or, in a dry run, would be done), or the error that refused it."""
+
+    id: int
+    ok: bool
+    error: BranchflowError | None = None
+    source: str = ""
+    dest: str = ""
+    due_at: datetime | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What the Machine says once per source state: whether the trigger fires from it, and where to."""
+
+    possible: bool
+    dest: str
+
+
+class BulkRun:
+    """An `advance-many` about to run: `total` cases selected; iterating runs it, yielding each chunk's outcomes once written."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        transition: TransitionSpec,
+        inputs: Mapping[str, Any],
+        *,
+        state: str | None,
+        ids: Sequence[int] | None,
+        committee_id: int | None,
+        committee: str | None,
+        campaign_id: int | None,
+        total: int,
+        comment: str,
+        dry_run: bool,
+        chunk_size: int,
+    ) -> None:
+        self.ws = ws
+        self.transition = transition
+        self.inputs = inputs
+        self.state = state
+        self.ids = ids
+        self.committee_id = committee_id
+        self.committee = committee
+        self.campaign_id = campaign_id
+        self.total = total
+        self.comment = comment
+        self.dry_run = dry_run
+        self.chunk_size = chunk_size
+        self.done = 0
+        self.refused = 0
+        self._groups: dict[str, _Group] = {}
+        self._templates: dict[tuple[str, int], _Template] = {}
+        self._after: tuple[datetime | None, int] = (None, 0)  # where `--state` selection goes on from
+        self._position = 0  # where `--ids` goes on from
+        self._years: dict[int, int] = {}  # campaign id → year
+        self._committees: dict[int, str] = {}  # committee id → name
+        self._locks_rows = not dry_run and ws.store.dialect != "sqlite"
+        self._writer: _RowWriter | _SetWriter
+        self._writer = _SetWriter() if ws.store.dialect == "postgresql" else _RowWriter(ws.store.engine.dialect)
+
+    def __iter__(self) -> Iterator[list[Outcome]]:
+        # In a dry run nothing is committed, so what earlier chunks decided is carried to later ones.
+        carried = facts_mod.Pending() if self.dry_run else None
+        while True:
+            with self.ws.store.read() if self.dry_run else self.ws.store.write() as session:
+                actor = self.ws.actor(session)
+                wanted, loaded = self._next(session, actor)
+                if not wanted:
+                    return
+                outcomes = self._chunk(session, actor, wanted, loaded, carried)
+            self.done += sum(o.ok for o in outcomes)
+            self.refused += sum(not o.ok for o in outcomes)
+            yield outcomes
+
+    def _next(self, session: Session, actor: Actor) -> tuple[list[int], dict[int, facts_mod.CaseRow]]:
+        """The next chunk: its ids in the order they are reported, and their rows, locked for writing.
+
+        Rows are locked (FOR UPDATE on PostgreSQL; on SQLite BEGIN IMMEDIATE already holds the write lock)
+        so that the versions read here are still the versions when the chunk is written.
+        """
+        if self.ids is not None:
+            wanted = list(self.ids[self._position : self._position + self.chunk_size])
+            self._position += len(wanted)
+            return wanted, self._load(session, wanted)
+        if self._locks_rows:
+            # Pick the ids first, then lock them: a LIMIT ... FOR UPDATE drops the rows it had to wait for.
+            wanted = [r.id for r in self._keyset(session, actor, select(col(Case.id), col(Case.due_at)))]
+            return wanted, self._load(session, wanted)
+        rows = self._rows(session, self._keyset(session, actor, _light_case_query()))
+        return [r.id for r in rows], {r.id: r for r in rows}
+
+    def _load(self, session: Session, wanted: list[int]) -> dict[int, facts_mod.CaseRow]:
+        """The rows of these cases by id (an id beyond the database's integers names no case)."""
+        q = _light_case_query().where(facts_mod.any_of(session, col(Case.id), [i for i in wanted if 0 < i < 2**63]))
+        q = q.order_by(col(Case.id))
+        if not self.dry_run:
+            q = q.with_for_update(of=Case)
+        return {r.id: r for r in self._rows(session, session.connection().execute(q).all())}
+
+    def _rows(self, session: Session, found: Sequence[Any]) -> list[facts_mod.CaseRow]:
+        """CaseRows from `_light_case_query` rows, with their campaign's year and committee's name filled in."""
+        if not found:
+            return []
+        conn = session.connection()
+        if not self._years or any(r[1] not in self._years for r in found):
+            self._years = {cid: year for cid, year in conn.execute(select(col(Campaign.id), col(Campaign.year))).all() if cid is not None}
+        wanted = {r[_COMMITTEE_ID] for r in found} - self._committees.keys()
+        if wanted:
+            q = select(col(Committee.id), col(Committee.name)).where(col(Committee.id).in_(wanted))
+            self._committees.update((cid, name) for cid, name in conn.execute(q).all() if cid is not None)
+        out = []
+        for r in found:
+            values = list(r)
+            values[_YEAR], values[_COMMITTEE] = self._years[r[1]], self._committees[r[_COMMITTEE_ID]]
+            out.append(facts_mod.to_case_row(values))
+        return out
+
+    def _keyset(self, session: Session, actor: Actor, q: Any) -> list[Any]:
+        """The next chunk of `--state` cases, walking the (state, due_at) index: those without a due date by id,
+        then by (due_at, id). A keyset, so refused cases are not selected again and every chunk costs the same."""
+        q = _selected(q.where(col(Case.campaign_id) == self.campaign_id, col(Case.state) == self.state), actor, self.committee_id)
+        conn = session.connection()
+        n = self.chunk_size
+        due, after = self._after
+        dated = q.where(col(Case.due_at).is_not(None)).order_by(col(Case.due_at), col(Case.id))
+        found: list[Any]
+        if due is None:
+            found = list(conn.execute(q.where(col(Case.due_at).is_(None), col(Case.id) > after).order_by(col(Case.id)).limit(n)).all())
+            if len(found) < n:
+                found += conn.execute(dated.limit(n - len(found))).all()
+        else:
+            found = list(conn.execute(dated.where(tuple_(col(Case.due_at), col(Case.id)) > tuple_(due, after)).limit(n)).all())
+        if found:
+            self._after = (found[-1].due_at, found[-1].id)
+        return found
+
+    def _chunk(
+        self, session: Session, actor: Actor, wanted: list[int], loaded: dict[int, facts_mod.CaseRow], carried: facts_mod.Pending | None
+    ) -> list[Outcome]:
+        """Decide every case of one chunk in order, then write the ones decided (unless a dry run)."""
+        spec = self.ws.spec
+        transition = self.transition
+        rows = [loaded[i] for i in wanted if i in loaded]
+        batch = facts_mod.Batch(session, spec, rows, carried, transition.conditions) if transition.conditions else None
+        dues = self._dues(session, rows)
+        try:
+            access.require_trigger(actor, transition, spec)
+            role_error: BranchflowError | None = None
+        except BranchflowError as exc:
+            role_error = exc
+        out: list[Outcome] = []
+        decided: dict[tuple[str, int], list[tuple[int, int]]] = {}  # (source state, campaign) → [(id, version read)]
+        for case_id in wanted:
+            row = loaded.get(case_id)
+            if row is None:
+                out.append(Outcome(case_id, False, NotFound(f"没有编号为 {case_id} 的申报：请用 branchflow status 查看申报编号。")))
+                continue
+            try:
+                dest = self._decide(actor, row, role_error, batch)
+            except BranchflowError as exc:
+                out.append(Outcome(case_id, False, exc, source=row.state))
+                continue
+            due = dues[(row.campaign_id, dest)]
+            key = (row.state, row.campaign_id)
+            if key not in self._templates:
+                self._templates[key] = self._template(actor, row, dest, due)
+            decided.setdefault(key, []).append((row.id, row.version))
+            if batch is not None:
+                batch.moved(row, dest)
+            out.append(Outcome(case_id, True, None, row.state, dest, due, row.version + 1))
+        if decided and not self.dry_run:
+            groups = [(key, self._templates[key], pairs) for key, pairs in decided.items()]
+            if self._writer.write(session, groups) != sum(len(pairs) for pairs in decided.values()):
+                # Cannot happen while the rows are locked; if it does, nothing of this chunk is kept.
+                raise Conflict("有申报在批量处理中被他人修改，本批未写入（之前的批次已保存）：请重新运行同一命令。")
+        return out
+
+    def _template(self, actor: Actor, row: facts_mod.CaseRow, dest: str, due: datetime | None) -> _Template:
+        """What a transition writes for every case of one (source state, campaign) group, built by
+        `engine.case_values` and `engine.history_values` (the rows differ only in the case id and version)."""
+        now = self.ws.now
+        values = engine.case_values(row, self.inputs, dest, due, now)
+        history = engine.history_values(self.ws.spec, actor, row, self.transition, self.inputs, dest, now, self.comment)
+        return _Template({k: v for k, v in values.items() if k != "version"}, {k: v for k, v in history.items() if k != "case_id"})
+
+    def _decide(self, actor: Actor, row: facts_mod.CaseRow, role_error: BranchflowError | None, batch: facts_mod.Batch | None) -> str:
+        """Every check of `engine.decide` for one case, in the same order; returns the destination."""
+        spec = self.ws.spec
+        transition = self.transition
+        if self.committee_id is not None and row.committee_id != self.committee_id:
+            raise Refused(f"申报 {row.id}（{row.branch}）属于{row.committee}，不属于 --committee 指定的{self.committee}：未处理。")
+        group = self._groups.get(row.state)
+        if group is None:
+            graph = engine.graph(spec)
+            possible = transition.trigger in graph.triggers(row.state)
+            group = self._groups[row.state] = _Group(possible, graph.dest(row.state, transition.trigger) if possible else "")
+        if not group.possible:
+            raise engine.refuse_invalid(spec, row, transition.trigger)
+        if role_error is not None:
+            raise role_error
+        access.require_scope(actor, row.committee_id, row.branch_id)
+        if batch is not None:
+            reasons = rules.check(transition.conditions, batch.facts(row, self.ws.now, self.inputs))
+            if reasons:
+                raise engine.rule_refusal(row, transition, reasons)
+        return group.dest
+
+    def _dues(self, session: Session, rows: Sequence[facts_mod.CaseRow]) -> dict[tuple[int, str], datetime | None]:
+        """The due date a case gets on arriving in each state, per campaign (as `engine.decide` computes it)."""
+        spec = self.ws.spec
+        until = self.inputs.get("until")
+        dues: dict[tuple[int, str], datetime | None] = {}
+        stored = {
+            (c, s): clock.from_db(d)
+            for c, s, d in session.execute(
+                select(col(CampaignDue.campaign_id), col(CampaignDue.state), col(CampaignDue.due_at)).where(
+                    col(CampaignDue.campaign_id).in_({r.campaign_id for r in rows})
+                )
+            )
+        }
+        for campaign_id in {r.campaign_id for r in rows}:
+            for state in spec.by_id.values():
+                if state.terminal:
+                    due = None
+                elif isinstance(until, date):
+                    due = clock.end_of_day(until)
+                else:
+                    due = engine.arrival_due(spec, stored.get((campaign_id, state.id)), self.ws.now)
+                dues[(campaign_id, state.id)] = due
+        return dues
+
+
+class _Template(NamedTuple):
+    """What one group of decided cases is written with: the case's columns (but its version) and its history row (but the case id)."""
+
+    case: dict[str, Any]
+    history: dict[str, Any]
+
+
+Groups = list[tuple[tuple[str, int], _Template, list[tuple[int, int]]]]
+
+
+class _RowWriter:
+    """SQLite: the driver's executemany of UPDATE … WHERE id = ? AND version = ? and of the history INSERT.
+
+    SQLAlchemy's per-row parameter handling would cost more than SQLite itself, so the statements are compiled
+    once, each group's values converted once (datetimes to SQLite's text), and per case only id and version vary.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.updates: dict[tuple[str, ...], _Compiled] = {}  # by the columns set (those engine.case_values gives)
+        self.insert = _Compiled(insert(History).values({c: bindparam(c) for c in _HISTORY}), dialect)
+        self.converted: dict[tuple[str, int], _Template] = {}
+
+    def write(self, session: Session, groups: Groups) -> int:
+        """Write every group; returns how many cases the UPDATE matched (id and version)."""
+        matched = 0
+        history: list[dict[str, Any]] = []
+        for key, template, pairs in groups:
+            if key not in self.converted:
+                self.converted[key] = _Template(
+                    _for_driver(Case, template.case, self.dialect), _for_driver(History, template.history, self.dialect)
+                )
+            case, hist = self.converted[key]
+            matched += self._update(tuple(case)).run(session, [{**case, "b_id": i, "b_version": v, "version": v + 1} for i, v in pairs])
+            history += ({**hist, "case_id": i} for i, _ in pairs)
+        self.insert.run(session, history)
+        return matched
+
+    def _update(self, columns: tuple[str, ...]) -> _Compiled:
+        found = self.updates.get(columns)
+        if found is None:
+            stmt = update(Case).where(col(Case.id) == bindparam("b_id"), col(Case.version) == bindparam("b_version"))
+            found = self.updates[columns] = _Compiled(stmt.values({c: bindparam(c) for c in ("version", *columns)}), self.dialect)
+        return found
+
+
+class _SetWriter:
+    """PostgreSQL: per group, one UPDATE … FROM unnest(ids, versions) and one INSERT … SELECT … FROM unnest(ids).
+
+    One statement per group rather than one per case: the server does the per-row work without a statement
+    (and its round trip) per case.
+    """
+
+    def write(self, session: Session, groups: Groups) -> int:
+        """Write every group; returns how many cases the UPDATE matched (id and version)."""
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        conn = session.connection()
+        history = History.__table__  # type: ignore[attr-defined]
+        matched = 0
+        for _key, template, pairs in groups:
+            ids = [i for i, _ in pairs]
+            read = func.unnest(
+                bindparam("ids", ids, type_=ARRAY(BigInteger)), bindparam("versions", [v for _, v in pairs], type_=ARRAY(Integer))
+            )
+            v = read.table_valued("id", "version").render_derived(name="v")
+            stmt = update(Case).where(col(Case.id) == v.c.id, col(Case.version) == v.c.version)
+            result = conn.execute(stmt.values(version=col(Case.version) + 1, **template.case))
+            matched += cast(CursorResult[Any], result).rowcount
+            h = func.unnest(bindparam("ids", ids, type_=ARRAY(BigInteger))).table_valued("case_id").render_derived(name="h")
+            constants = [literal(value, history.c[name].type) for name, value in template.history.items()]
+            conn.execute(insert(History).from_select(["case_id", *template.history], select(h.c.case_id, *constants)))
+        return matched
+
+
+class _Compiled:
+    """A statement compiled once for the dialect and run with the driver's own executemany."""
+
+    def __init__(self, stmt: Any, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        names = tuple(compiled.positiontup or ()) if compiled.positional else ()
+        self.order = itemgetter(*names) if len(names) > 1 else None  # positional drivers (SQLite) take tuples
+
+    def run(self, session: Session, rows: list[dict[str, Any]]) -> int:
+        """executemany on the session's own connection (same transaction); returns the total row count."""
+        if not rows:
+            return 0
+        params: list[Any] = list(map(self.order, rows)) if self.order is not None else rows
+        cursor = session.connection().connection.cursor()
+        try:
+            cursor.executemany(self.sql, params)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+_YEAR, _COMMITTEE_ID, _COMMITTEE = (facts_mod.CaseRow._fields.index(f) for f in ("year", "committee_id", "committee"))
+
+
+@functools.cache
+def _light_case_query() -> Any:
+    """`facts.case_query` without its joins to committee and campaign, which cost half its time on SQLite:
+    `BulkRun._rows` fills in the campaign's year and the committee's name from two small lookups."""
+    columns: list[Any] = list(facts_mod.CASE_COLUMNS)
+    columns[_YEAR], columns[_COMMITTEE] = literal(0), literal("")
+    return select(*columns).select_from(Case).join(Branch, col(Branch.id) == col(Case.branch_id))
+
+
+_HISTORY = ("case_id", "at", "actor", "role", "on_behalf_of", "trigger", "source", "dest", "inputs", "comment")
+
+
+def _for_driver(model: Any, values: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
+    """Values as SQLAlchemy would bind them (e.g. datetimes as SQLite's text), for the driver's executemany."""
+    table = model.__table__
+    out = {}
+    for key, value in values.items():
+        process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        out[key] = process(value) if process is not None and value is not None else value
+    return out
+
+
+def _selected(q: Any, actor: Actor, committee_id: int | None) -> Any:
+    """`--state` selects the cases the actor may act on (as `status` lists them), of one committee if asked."""
+
+    def of_committee(committee: int | None) -> Any:
+        return col(Case.branch_id).in_(select(col(Branch.id)).where(col(Branch.committee_id) == committee))
+
+    if committee_id is not None:
+        q = q.where(of_committee(committee_id))
+    if actor.role == "committee":
+        q = q.where(of_committee(actor.committee_id))
+    elif actor.role == "branch":
+        q = q.where(col(Case.branch_id) == actor.branch_id)
+    return q
+
+
+def parse_ids(text: str) -> list[int]:
+    """'1,2,3' (spaces and Chinese commas allowed) → [1, 2, 3], duplicates dropped, order kept."""
+    out: dict[int, None] = {}
+    for part in text.replace("，", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise UsageError(f"--ids 的格式应是用逗号分隔的申报编号，如 1,2,3；{part!r} 不是编号。")
+        out[int(part)] = None
+    if not out:
+        raise UsageError("--ids 没有给出任何申报编号：请写成 --ids 1,2,3。")
+    return list(out)
+
+
+def advance_many(
+    ws: Workspace,
+    trigger: str,
+    *,
+    state: str | None = None,
+    ids: Sequence[int] | None = None,
+    committee: str | None = None,
+    year: int | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    comment: str = "",
+    dry_run: bool = False,
+    chunk_size: int = CHUNK,
+) -> BulkRun:
+    """Check the command, select the cases (`--state` in a campaign, or `--ids`), and return the run to iterate."""
+    spec = ws.spec
+    if (state is None) == (ids is None):
+        raise UsageError("请用 --state 指定一个状态，或用 --ids 列出申报编号（二者选一）。")
+    if ids is not None and year is not None:
+        raise UsageError("--campaign 只用于 --state；用 --ids 时请去掉 --campaign。")
+    if chunk_size < 1:
+        raise UsageError("--chunk-size 应是正整数。")
+    transition = spec.by_trigger.get(trigger)
+    if transition is None:
+        known = "、".join(f"{t.trigger}（{t.label}）" for t in spec.transitions)
+        raise UsageError(f"没有操作 {trigger!r}；可用的操作：{known}。")
+    typed = engine.parse_inputs(transition, inputs or {})
+    if isinstance(typed.get("until"), date) and clock.end_of_day(typed["until"]) <= ws.now:
+        raise UsageError(f"新的截止日期 {typed['until']} 已经过去：请给一个今天以后的日期。")
+    if state is not None:
+        spec.state(state)
+    with ws.store.read() as session:
+        actor = ws.actor(session)
+        committee_id = None
+        if committee:
+            committee_id = session.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).scalar_one_or_none()
+            if committee_id is None:
+                raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
+        campaign_id = None
+        if ids is not None:
+            ids = list(dict.fromkeys(ids))
+            total = len(ids)
+        else:
+            campaign = ws.campaign(session, year)
+            campaign_id = campaign.id
+            q = select(func.count()).select_from(Case).where(col(Case.campaign_id) == campaign_id, col(Case.state) == state)
+            total = int(session.execute(_selected(q, actor, committee_id)).scalar_one())
+    return BulkRun(
+        ws,
+        transition,
+        typed,
+        state=state,
+        ids=ids,
+        committee_id=committee_id,
+        committee=committee,
+        campaign_id=campaign_id,
+        total=total,
+        comment=comment,
+        dry_run=dry_run,
+        chunk_size=chunk_size,
+    )

@@ -1,0 +1,1 @@
+"""The records staff keep besides transitions: cases and their plans, attachments, deadlines and waivers, users."""

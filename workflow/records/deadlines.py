@@ -1,0 +1,117 @@
+"""Extensions (one case, or a whole state of a campaign) and waivers: org only, all audited."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlmodel import col
+
+from workflow import access
+from workflow.dates import clock
+from workflow.db.models import CampaignDue, Case, History, Waiver
+from workflow.errors import Refused, UsageError
+from workflow.lifecycle.engine import bump, load_case
+from workflow.workspace import Workspace
+
+
+def _history(
+    case_id: int, ws: Workspace, actor: str, trigger: str, state: str, inputs: Mapping[str, object], reason: str
+) -> dict[str, object]:
+    return dict(
+        case_id=case_id,
+        at=clock.to_db(ws.now),
+        actor=actor,
+        role="org",
+        trigger=trigger,
+        source=state,
+        dest=state,
+        inputs=json.dumps(inputs, ensure_ascii=False),
+        comment=reason,
+    )
+
+
+def _need_reason(reason: str) -> None:
+    if not reason.strip():
+        raise UsageError("请用 --reason 写明原因（会记入审计记录）。")
+
+
+def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> dict[str, object]:
+    """Give one case a new due date in its current state."""
+    _need_reason(reason)
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        access.require_org(actor, "延期")
+        row = load_case(s, case_id)
+        if ws.spec.by_id[row.state].terminal:
+            raise Refused(f"申报 {case_id} 已是终止状态“{ws.spec.label(row.state)}”，无需延期。")
+        if until <= ws.now:
+            raise UsageError(f"新的截止时间 {clock.show(until)} 已经过去：请给一个以后的日期。")
+        bump(s, case_id, row.version, ws.now, due_at=clock.to_db(until))
+        old = row.due_at
+        s.execute(
+            insert(History).values(
+                **_history(case_id, ws, actor.name, "extend", row.state, {"from": clock.iso(old), "until": clock.iso(until)}, reason)
+            )
+        )
+        return {"case": case_id, "state": row.state, "from": old, "until": until}
+
+
+def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: int | None = None) -> dict[str, object]:
+    """Move a state's due date in the campaign's calendar, and every case in that state with it.
+
+    A case whose own due date was already later (an individual extension) keeps it.
+    """
+    _need_reason(reason)
+    spec_state = ws.spec.state(state)
+    if spec_state.terminal:
+        raise UsageError(f"“{spec_state.label}”是终止状态，没有截止日期。")
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        access.require_org(actor, "调整阶段截止日期")
+        campaign = ws.campaign(s, year)
+        stored = s.execute(
+            select(col(CampaignDue.due_at)).where(col(CampaignDue.campaign_id) == campaign.id, col(CampaignDue.state) == state)
+        ).scalar_one()
+        new = clock.to_db(until)
+        s.execute(
+            update(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id, col(CampaignDue.state) == state).values(due_at=new)
+        )
+        # Locked (PostgreSQL; SQLite's writer already is alone), so no case leaves the state under us.
+        in_state = select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == campaign.id, col(Case.state) == state)
+        rows = s.execute(in_state.with_for_update()).all()
+        moved = [cid for cid, due in rows if due is None or due == stored or due < new]
+        if moved:
+            s.execute(
+                update(Case)
+                .where(col(Case.id).in_(moved))
+                .values(due_at=new, version=col(Case.version) + 1, updated_at=clock.to_db(ws.now))
+            )
+            inputs = {"state": state, "from": clock.iso(clock.from_db(stored)), "until": clock.iso(until)}
+            s.execute(insert(History), [_history(cid, ws, actor.name, "extend", state, inputs, reason) for cid in moved])
+        return {
+            "campaign": campaign.year,
+            "state": state,
+            "from": clock.from_db(stored),
+            "until": until,
+            "cases": moved,
+        }
+
+
+def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, object]:
+    """Record org's exception to a waivable rule (R2) for one case."""
+    _need_reason(reason)
+    rule = rule.strip().upper()
+    allowed = ws.spec.rules.waivable
+    if rule not in allowed:
+        raise UsageError(f"规则 {rule} 不能豁免；可豁免的规则：{'、'.join(allowed)}。")
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        access.require_org(actor, "登记规则例外")
+        row = load_case(s, case_id)
+        s.add(Waiver(case_id=case_id, rule=rule, reason=reason, actor=actor.name, at=clock.to_db(ws.now)))
+        bump(s, case_id, row.version, ws.now)
+        s.execute(insert(History).values(**_history(case_id, ws, actor.name, "waive", row.state, {"rule": rule}, reason)))
+        return {"case": case_id, "rule": rule, "reason": reason}

@@ -1,0 +1,308 @@
+"""R14: decide which reminders are due and queue them in the outbox, then deliver (one sweep).
+
+A sweep reads the cases whose due date is near or past with one query over the (state, due_at)
+index, works out per case and state the one reminder that applies now, and inserts the outbox rows
+it decided in the same transaction. The rows' unique key (case, state, due_at, offset, recipient,
+channel) makes every reminder happen once, however many sweeps run, one after the other or at the
+same time. Nothing depends on when the previous sweep ran: after days of downtime the next sweep
+queues only the most recent reminder per case and state, and the overdue notices.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col
+
+from workflow import access
+from workflow.dates import clock, workdays
+from workflow.db.models import Branch, Case, Outbox, User
+from workflow.reminders import outbox
+from workflow.reminders.outbox import Result
+from workflow.reminders.transports import Channel
+from workflow.spec import Offset, Spec
+from workflow.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4096)  # pure, and most cases of a state share one due date
+def fire_at(offset: Offset, due: datetime, send_at: str) -> datetime:
+    """When a reminder `offset` before `due` goes out.
+
+    Hours count back from the due moment; days and working days pick a day (working days skip
+    holidays and honour 调休) and go out at `send_at` (08:30) on it, Asia/Shanghai.
+    """
+    if offset.unit == "h":
+        return due - timedelta(hours=offset.amount)
+    due_day = due.astimezone(clock.TZ).date()
+    day = workdays.working_days_before(due_day, offset.amount) if offset.unit == "wd" else due_day - timedelta(days=offset.amount)
+    hour, minute = (int(p) for p in send_at.split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.TZ)
+
+
+def horizon(offsets: Iterable[Offset]) -> timedelta:
+    """How far before a due date the earliest of these reminders can fire (generous for working days:
+    the longest run of holidays is well under two weeks)."""
+    spans = [timedelta(hours=o.amount) if o.unit == "h" else timedelta(days=o.amount * (2 if o.unit == "wd" else 1) + 14) for o in offsets]
+    return max(spans, default=timedelta(0))
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An outbox row a sweep decided."""
+
+    case_id: int
+    state: str
+    due_at: datetime  # naive UTC, as stored
+    offset: str
+    kind: str  # before | overdue | digest
+    recipient: str
+    recipient_name: str
+    channel: str
+
+    @property
+    def key(self) -> tuple[int, str, datetime, str, str, str]:
+        """The outbox's unique key."""
+        return (self.case_id, self.state, self.due_at, self.offset, self.recipient, self.channel)
+
+
+@dataclass(frozen=True)
+class _Person:
+    email: str
+    name: str
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did (or, with dry_run, would do)."""
+
+    now: datetime
+    dry_run: bool
+    queued: list[Planned] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    cancelled: int = 0
+    no_recipient: list[tuple[int, str]] = field(default_factory=list)  # (case, state) nobody could be told about
+    waiting: dict[str, int] = field(default_factory=dict)  # pending rows of channels not configured here
+
+
+def _audience(
+    who: Sequence[str], branch_email: str, branch_name: str, contact: str, committee_id: int, people: Mapping[int | str, list[_Person]]
+) -> list[_Person]:
+    out: dict[str, _Person] = {}
+    for kind in who:
+        if kind == "branch" and branch_email:
+            out.setdefault(branch_email.lower(), _Person(branch_email.lower(), contact or f"{branch_name}联系人"))
+        elif kind in ("committee", "org"):
+            for person in people.get(committee_id if kind == "committee" else "org", ()):
+                out.setdefault(person.email, person)
+    return list(out.values())
+
+
+def decide(
+    session: Session, spec: Spec, now: datetime, channels: Sequence[str], digest: bool = False
+) -> tuple[list[Planned], list[tuple[int, str]]]:
+    """The outbox rows due at `now` that do not exist yet, and the cases nobody could be told about."""
+    policy = spec.reminders
+    live = [s for s in spec.states if not s.terminal]
+    reach = {s.id: horizon(policy.offsets(s.id)) for s in live if policy.offsets(s.id) or policy.overdue_notice or digest}
+    if not reach or not channels:
+        return [], []
+    # The one indexed query: per state, cases whose due date is within that state's horizon (or past).
+    near = or_(*(and_(col(Case.state) == sid, col(Case.due_at) <= clock.to_db(now + span)) for sid, span in reach.items()))
+    cases = session.execute(
+        select(
+            col(Case.id),
+            col(Case.state),
+            col(Case.due_at),
+            col(Branch.name),
+            col(Branch.email),
+            col(Branch.contact),
+            col(Branch.committee_id),
+        )
+        .join(Branch, col(Branch.id) == col(Case.branch_id))
+        .where(near, col(Case.due_at).is_not(None))
+        .order_by(col(Case.due_at), col(Case.id))
+    ).all()
+    if not cases:
+        return [], []
+    # Who to tell, looked up per committee (org under "org"): one pass over the users, not one per case.
+    people: dict[int | str, list[_Person]] = {}
+    users = select(col(User.role), col(User.committee_id), col(User.email), col(User.name)).where(
+        col(User.email) != "", col(User.role).in_(("committee", "org"))
+    )
+    for role, committee_of, user_email, name in session.execute(users):
+        key: int | str = "org" if role == "org" else committee_of
+        people.setdefault(key, []).append(_Person(user_email.strip().lower(), name))
+
+    today = now.astimezone(clock.TZ).date().isoformat()
+    wanted: list[Planned] = []
+    nobody: list[tuple[int, str]] = []
+    for case_id, state, due_db, branch, email, contact, committee_id in cases:
+        due = clock.from_db(due_db)
+        marks: list[tuple[str, str, Sequence[str]]] = []  # (offset, kind, audience)
+        audience = policy.audience(spec.by_id[state])
+        if due < now:
+            if policy.overdue_notice:
+                marks.append(("overdue", "overdue", audience))
+            if digest:
+                marks.append((f"digest:{today}", "digest", ("org",)))
+        else:
+            fired = [(fire_at(o, due, policy.send_at), str(o)) for o in policy.offsets(state)]
+            past = [f for f in fired if f[0] <= now]
+            if past:  # only the most recent one: no burst of stale reminders after downtime
+                marks.append((max(past)[1], "before", audience))
+        for offset, kind, who in marks:
+            persons = _audience(who, email, branch, contact, committee_id, people)
+            if not persons:
+                nobody.append((case_id, state))
+            for p in persons:
+                for channel in channels:
+                    wanted.append(Planned(case_id, state, due_db, offset, kind, p.email, p.name, channel))
+    return _new_and_capped(session, wanted, policy.max_per_state), list(dict.fromkeys(nobody))
+
+
+def _new_and_capped(session: Session, wanted: list[Planned], cap: int) -> list[Planned]:
+    """Drop rows that exist already, and reminders past the cap per case, state, recipient and channel."""
+    if not wanted:
+        return []
+    ids = sorted({w.case_id for w in wanted})
+    existing = session.execute(
+        select(
+            col(Outbox.case_id), col(Outbox.state), col(Outbox.due_at), col(Outbox.offset), col(Outbox.recipient), col(Outbox.channel),
+            col(Outbox.kind), col(Outbox.status),
+        ).where(col(Outbox.case_id).in_(ids))
+    ).all()  # fmt: skip
+    keys = {tuple(r[:6]) for r in existing}
+    sent = Counter((r[0], r[1], r[4], r[5]) for r in existing if r[6] != "digest" and r[7] != "cancelled")
+    out = []
+    for w in wanted:
+        if w.key in keys:
+            continue
+        if w.kind != "digest":
+            slot = (w.case_id, w.state, w.recipient, w.channel)
+            if sent[slot] >= cap:
+                continue
+            sent[slot] += 1
+        keys.add(w.key)
+        out.append(w)
+    return out
+
+
+QUEUE_CHUNK = 500  # rows per INSERT: 13 values each stays under SQLite's 32766 bound parameters
+
+
+def queue(session: Session, planned: Sequence[Planned], now: datetime) -> list[Planned]:
+    """Insert the planned rows; a row another sweep inserted meanwhile is skipped, not duplicated.
+
+    Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING the keys inserted, on the session's connection
+    (plain Core: the ORM's per-statement bookkeeping cost more than the insert itself).
+    """
+    conn = session.connection()
+    table: Any = SQLModel.metadata.tables["outbox"]
+    ins: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    keys = (table.c.case_id, table.c.state, table.c.due_at, table.c.offset, table.c.recipient, table.c.channel)
+    now_db = clock.to_db(now)
+    inserted: set[tuple[Any, ...]] = set()
+    for start in range(0, len(planned), QUEUE_CHUNK):
+        rows = [
+            {
+                "case_id": p.case_id,
+                "state": p.state,
+                "due_at": p.due_at,
+                "offset": p.offset,
+                "kind": p.kind,
+                "recipient": p.recipient,
+                "recipient_name": p.recipient_name,
+                "channel": p.channel,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": "",
+                "next_try_at": now_db,
+                "created_at": now_db,
+            }
+            for p in planned[start : start + QUEUE_CHUNK]
+        ]
+        inserted |= {tuple(r) for r in conn.execute(ins.values(rows).on_conflict_do_nothing().returning(*keys))}
+    return [p for p in planned if p.key in inserted]  # a key not returned existed already
+
+
+def sweep(
+    ws: Workspace,
+    channels: Mapping[str, Channel],
+    *,
+    digest: bool = False,
+    dry_run: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SweepReport:
+    """One sweep at `ws.now`: queue what is due (and org's digest if asked), then deliver it.
+
+    With `dry_run` nothing is written or sent: the report lists what would go out.
+    """
+    spec, now, names = ws.spec, ws.now, list(channels)
+    report = SweepReport(now, dry_run)
+    if dry_run:
+        with ws.store.read() as s:
+            access.require_org(ws.actor(s), "发送提醒")
+            report.queued, report.no_recipient = decide(s, spec, now, names, digest)
+        report.results = _preview(ws, report.queued, names)
+        return report
+    with ws.store.write() as s:
+        access.require_org(ws.actor(s), "发送提醒")
+        planned, report.no_recipient = decide(s, spec, now, names, digest)
+        report.queued = queue(s, planned, now)
+    if report.no_recipient:
+        listed = "、".join(f"{cid}（{spec.label(st)}）" for cid, st in report.no_recipient)
+        log.warning("这些申报没有可提醒的人（无邮箱）：%s。请在支部名单或用户中补充邮箱。", listed)
+    report.results, report.cancelled = outbox.deliver(ws.store, spec, now, channels, should_stop)
+    report.waiting = outbox.waiting_elsewhere(ws.store, names)
+    return report
+
+
+def _preview(ws: Workspace, queued: Sequence[Planned], channels: Sequence[str]) -> list[Result]:
+    """What a sweep would send: the rows it would queue plus those already waiting, per message."""
+    grouped: dict[tuple[str, str], tuple[set[int], set[int]]] = {}
+    for p in queued:
+        grouped.setdefault((p.channel, p.recipient), (set(), set()))[0].add(p.case_id)
+    now_db = clock.to_db(ws.now)
+    with ws.store.read() as s:
+        pending = s.execute(
+            select(col(Outbox.id), col(Outbox.channel), col(Outbox.recipient), col(Outbox.case_id)).where(
+                col(Outbox.status) == "pending",
+                col(Outbox.next_try_at) <= now_db,
+                col(Outbox.channel).in_(channels),
+                or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now_db),
+            )
+        ).all()
+    for row_id, channel, recipient, case_id in pending:
+        cases, ids = grouped.setdefault((channel, recipient), (set(), set()))
+        cases.add(case_id)
+        ids.add(row_id)
+    return [
+        Result(channel, recipient, tuple(sorted(cases)), tuple(sorted(ids)), "dry-run")
+        for (channel, recipient), (cases, ids) in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
+
+
+def report_rows(report: SweepReport) -> list[dict[str, Any]]:
+    """One object per message (for `remind --json` and the table)."""
+    return [
+        {
+            "channel": r.channel,
+            "recipient": r.recipient,
+            "cases": list(r.cases),
+            "outbox": list(r.outbox_ids),
+            "status": r.status,
+            "subject": r.subject,
+            "error": r.error,
+        }
+        for r in report.results
+    ]

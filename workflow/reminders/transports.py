@@ -1,0 +1,367 @@
+"""Channels behind one small interface (`send(message)`), and the Chinese text of a reminder.
+
+A channel either returns (delivered) or raises `DeliveryFailed`, saying whether trying again later
+can help (`permanent=False`: SMTP 4xx, connection refused, HTTP 5xx or timeout, a robot's throttling
+errcode) or not (`permanent=True`: SMTP 5xx, a refused address, HTTP 4xx, DingTalk "sign not match").
+The outbox decides what happens next; channels know nothing about the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Protocol, TextIO
+
+from workflow.dates import clock
+
+SUBJECT_PREFIX = "【特色支部创建】"
+KIND_LABELS = {"before": "截止提醒", "overdue": "逾期通知", "digest": "逾期汇总"}
+# WeCom text messages are limited to 2048 bytes; DingTalk to about 20000.
+WECOM_MAX_BYTES = 2000
+DINGTALK_MAX_BYTES = 18000
+# Robot webhooks accept about 20 messages a minute: stay under that.
+ROBOT_PER_MINUTE = 18
+# Robot errcodes that mean "too many messages, try later".
+THROTTLED = {-1, 45009, 45033, 130101, 130102}
+
+
+class DeliveryFailed(Exception):
+    """A message was not delivered; `permanent` says whether retrying could help."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Item:
+    """One case in a message: a reminder before its due date, an overdue notice, or a digest line."""
+
+    outbox_id: int
+    kind: str  # before | overdue | digest
+    case_id: int
+    branch: str
+    committee: str
+    state_label: str
+    owner_label: str
+    due_at: datetime  # aware
+    action: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one recipient gets by one channel: every item of one sweep, in one message."""
+
+    channel: str
+    recipient: str
+    recipient_name: str
+    subject: str
+    text: str
+    message_key: str  # derived from the outbox keys carried; stable across resends
+    outbox_ids: tuple[int, ...]
+    sent_at: datetime  # the sweep's clock
+    attempt: int = 1
+
+
+class Channel(Protocol):
+    """Delivers a message, or raises DeliveryFailed."""
+
+    name: str
+
+    def send(self, message: Message) -> None:
+        """Deliver `message` or raise DeliveryFailed."""
+
+
+@dataclass(frozen=True)
+class Wall:
+    """The real clock for transport only (DingTalk's signature, robot pacing), passed in like `now`.
+
+    Only cli.py and jobs/ build the real one (`real_wall()`); tests may pass their own.
+    """
+
+    time: Callable[[], float]
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+def real_wall() -> Wall:
+    """The machine's clocks (called by cli.py and jobs/ only)."""
+    return Wall(time.time, time.monotonic, time.sleep)
+
+
+# ---------------------------------------------------------------- text
+
+
+def message_key(keys: Sequence[str]) -> str:
+    """A stable id for the set of outbox keys a message carries (the same set gives the same id)."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode("utf-8")).hexdigest()[:40]
+
+
+def days_left(due: datetime, now: datetime) -> int:
+    """Calendar days from today to the due day, Asia/Shanghai (0 on the due day itself)."""
+    return (due.astimezone(clock.TZ).date() - now.astimezone(clock.TZ).date()).days
+
+
+def _when(item: Item, now: datetime) -> str:
+    due = f"{clock.show(item.due_at)}（{clock.show_day(item.due_at)}）"
+    if item.kind == "before":
+        left = days_left(item.due_at, now)
+        if left <= 0:
+            return f"{due}，今天 {item.due_at.astimezone(clock.TZ):%H:%M} 截止"
+        return f"{due}，还剩 {left} 天"
+    return f"{due}，已逾期 {max(1, clock.days_between(now, item.due_at))} 天"
+
+
+def subject(items: Sequence[Item], now: datetime) -> str:
+    """The subject line: the one case when there is one, else what kinds and how many."""
+    if len(items) == 1:
+        it = items[0]
+        return f"{SUBJECT_PREFIX}{KIND_LABELS[it.kind]}：{it.branch}“{it.state_label}”{clock.show_day(it.due_at)}截止"
+    counts = {kind: sum(1 for i in items if i.kind == kind) for kind in KIND_LABELS}
+    parts = [f"{label} {counts[kind]} 项" for kind, label in KIND_LABELS.items() if counts[kind]]
+    return f"{SUBJECT_PREFIX}{'，'.join(parts)}（{clock.show_day(now)}）"
+
+
+def body(recipient_name: str, items: Sequence[Item], now: datetime) -> str:
+    """The Chinese text: a section per kind, one entry per case, with what to do."""
+    lines = [f"{recipient_name}：您好！", ""]
+    sections = [
+        ("before", "以下申报即将到期，请在截止前完成："),
+        ("overdue", "以下申报已超过截止时间，请尽快处理；如确需延期，请联系党委组织部："),
+        ("digest", f"截至 {clock.show(now)}，以下申报已逾期（逾期最久的在前）："),
+    ]
+    for kind, heading in sections:
+        chosen = [i for i in items if i.kind == kind]
+        if not chosen:
+            continue
+        lines.append(heading)
+        if kind == "digest":
+            chosen.sort(key=lambda i: (i.due_at, i.case_id))
+            for n, it in enumerate(chosen, 1):
+                lines.append(
+                    f"{n}. 申报 {it.case_id} · {it.branch}（{it.committee}） · {it.state_label} · 负责方：{it.owner_label}"
+                    f" · 截止 {_when(it, now)}"
+                )
+        else:
+            for n, it in enumerate(chosen, 1):
+                lines.append(f"{n}. 申报 {it.case_id} · {it.branch}（{it.committee}）")
+                lines.append(f"   阶段：{it.state_label}")
+                lines.append(f"   截止：{_when(it, now)}")
+                lines.append(f"   需要做的：{it.action}")
+        lines.append("")
+    lines.append("查看详情：branchflow case show 申报编号；逾期清单：branchflow overdue。")
+    lines.append("—— 特色支部创建工作流（Branchflow）自动发送，请勿直接回复。")
+    return "\n".join(lines)
+
+
+def _robot_text(message: Message, limit: int) -> str:
+    """Subject, addressee and body for a group robot, cut to the robot's size limit."""
+    text = f"{message.subject}\n致：{message.recipient_name}（{message.recipient}）\n\n{message.text}"
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    note = "\n……（内容过长已截断；完整清单请运行 branchflow overdue 或查看邮件）"
+    cut = data[: limit - len(note.encode("utf-8"))].decode("utf-8", errors="ignore")
+    return cut + note
+
+
+# ---------------------------------------------------------------- channels
+
+
+@dataclass
+class ConsoleChannel:
+    """Writes each message to a stream (stderr by default), so `--json` on stdout stays clean."""
+
+    stream: TextIO
+    name: str = "console"
+
+    def send(self, message: Message) -> None:
+        """Write the message with a separator."""
+        self.stream.write(f"===== {message.subject}\n收件人：{message.recipient_name} <{message.recipient}>\n{message.text}\n=====\n")
+        self.stream.flush()
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send e-mail. The password is never shown by repr()."""
+
+    host: str
+    port: int
+    security: str  # none | starttls | ssl
+    sender: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 20.0
+
+
+@dataclass
+class EmailChannel:
+    """E-mail over SMTP; the Message-ID comes from the outbox keys, so a resend is recognisable."""
+
+    settings: SmtpSettings
+    name: str = "email"
+
+    def build(self, message: Message) -> EmailMessage:
+        """The MIME message (UTF-8 subject and body)."""
+        domain = self.settings.sender.rpartition("@")[2] or "branchflow.invalid"
+        mail = EmailMessage()
+        mail["From"] = formataddr(("特色支部创建工作流", self.settings.sender))
+        mail["To"] = formataddr((message.recipient_name, message.recipient))
+        mail["Subject"] = message.subject
+        mail["Date"] = format_datetime(message.sent_at.astimezone(clock.TZ))
+        mail["Message-ID"] = f"<{message.message_key}@{domain}>"
+        mail["X-Branchflow-Outbox"] = ",".join(str(i) for i in message.outbox_ids)
+        mail["X-Branchflow-Attempt"] = str(message.attempt)
+        mail.set_content(message.text, charset="utf-8")
+        return mail
+
+    def send(self, message: Message) -> None:
+        """Send one message; classify failures as temporary (4xx, network) or permanent (5xx)."""
+        s = self.settings
+        try:
+            if s.security == "ssl":
+                server: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+            else:
+                server = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            with server:
+                if s.security == "starttls":
+                    server.starttls(context=ssl.create_default_context())
+                if s.user:
+                    server.login(s.user, s.password)
+                server.send_message(self.build(message))
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise DeliveryFailed(f"SMTP 拒收地址 {message.recipient}：{code} {_text(reply)}", permanent=code >= 500) from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryFailed(f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500) from None
+        except smtplib.SMTPServerDisconnected as exc:
+            raise DeliveryFailed(f"SMTP 连接中断：{exc}", permanent=False) from None
+        except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS or AUTH there: a setting to fix, not to retry
+            raise DeliveryFailed(
+                f"SMTP 服务器 {s.host}:{s.port} 不支持所需功能（请检查 BRANCHFLOW_SMTP_SECURITY 和端口）：{exc}", permanent=True
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryFailed(f"SMTP 服务器 {s.host} 的证书无法验证：{exc.verify_message}", permanent=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryFailed(f"无法连接 SMTP 服务器 {s.host}:{s.port}：{type(exc).__name__}: {exc}", permanent=False) from None
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+class Pacer:
+    """At most `per_minute` messages in any 60 s to one webhook (robots refuse more)."""
+
+    def __init__(self, wall: Wall, per_minute: int = ROBOT_PER_MINUTE) -> None:
+        self.wall = wall
+        self.per_minute = per_minute
+        self.sent: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until one more message fits in the window, then count it."""
+        with self.lock:
+            while True:
+                now = self.wall.monotonic()
+                while self.sent and now - self.sent[0] >= 60:
+                    self.sent.popleft()
+                if len(self.sent) < self.per_minute:
+                    self.sent.append(now)
+                    return
+                self.wall.sleep(60 - (now - self.sent[0]))
+
+
+def post_json(url: str, payload: dict[str, object], timeout: float) -> dict[str, object]:
+    """POST JSON; HTTP 4xx is permanent, 5xx / timeout / connection errors are temporary."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    host = urllib.parse.urlsplit(url).netloc
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        temporary = exc.code >= 500 or exc.code == 429
+        raise DeliveryFailed(f"HTTP {exc.code} {exc.reason}（{host}）", permanent=not temporary) from None
+    except TimeoutError:
+        raise DeliveryFailed(f"HTTP 超时（{host}，{timeout:g} 秒）", permanent=False) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryFailed(f"HTTP 连接失败（{host}）：{getattr(exc, 'reason', exc)}", permanent=False) from None
+    try:
+        answer = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise DeliveryFailed(f"机器人返回的不是 JSON（{host}）", permanent=False) from None
+    return answer if isinstance(answer, dict) else {}
+
+
+def _check_robot(answer: dict[str, object], robot: str) -> None:
+    code = answer.get("errcode", 0)
+    if code in (0, None):
+        return
+    message = str(answer.get("errmsg", ""))
+    raise DeliveryFailed(f"{robot}机器人返回错误 {code}：{message}", permanent=code not in THROTTLED)
+
+
+@dataclass
+class WecomChannel:
+    """A WeCom (企业微信) group robot."""
+
+    webhook: str
+    pacer: Pacer
+    timeout: float = 10.0
+    name: str = "wecom"
+
+    def send(self, message: Message) -> None:
+        """Post a text message to the group."""
+        self.pacer.wait()
+        payload: dict[str, object] = {"msgtype": "text", "text": {"content": _robot_text(message, WECOM_MAX_BYTES)}}
+        _check_robot(post_json(self.webhook, payload, self.timeout), "企业微信")
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's signature: base64(HMAC-SHA256(secret, "timestamp\\nsecret"))."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+@dataclass
+class DingtalkChannel:
+    """A DingTalk (钉钉) group robot, with the signed URL when a secret is set."""
+
+    webhook: str
+    secret: str
+    pacer: Pacer
+    wall: Wall
+    timeout: float = 10.0
+    name: str = "dingtalk"
+
+    def url(self) -> str:
+        """The webhook, signed with the real time (DingTalk refuses a timestamp over an hour off)."""
+        if not self.secret:
+            return self.webhook
+        stamp = int(self.wall.time() * 1000)
+        sign = urllib.parse.quote_plus(dingtalk_sign(self.secret, stamp))
+        return f"{self.webhook}{'&' if '?' in self.webhook else '?'}timestamp={stamp}&sign={sign}"
+
+    def send(self, message: Message) -> None:
+        """Post a text message to the group."""
+        self.pacer.wait()
+        payload: dict[str, object] = {"msgtype": "text", "text": {"content": _robot_text(message, DINGTALK_MAX_BYTES)}}
+        _check_robot(post_json(self.url(), payload, self.timeout), "钉钉")

@@ -1,0 +1,1 @@
+"""Read-only answers: status, overdue, history, the calendar (.ics) and spreadsheet exports."""

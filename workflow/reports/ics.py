@@ -1,0 +1,154 @@
+"""An iCalendar (RFC 5545) file of a campaign's due dates, for Outlook and DingTalk to import.
+
+One event per due date of the campaign's calendar, plus one per case whose own due date differs
+(an individual extension or a return with a new date). A due date at the end of a day is an
+all-day event on that day; any other due moment is a 30-minute event ending at it. Times are
+written in UTC (…Z), which every client converts, so no VTIMEZONE block is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from workflow.dates import clock
+from workflow.db.models import Branch, CampaignDue, Case, Committee
+from workflow.errors import NotFound, UsageError
+from workflow.workspace import Workspace
+
+PRODID = "-//Branchflow//特色支部创建//ZH"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One deadline in the calendar."""
+
+    uid: str
+    due: datetime  # aware
+    summary: str
+    description: str
+    sequence: int = 0
+
+
+def escape(text: str) -> str:
+    """Escape a TEXT value (backslash, semicolon, comma, newline)."""
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\n").replace("\n", "\\n")
+
+
+def fold(line: str) -> str:
+    """Fold a content line at 75 octets without splitting a UTF-8 character."""
+    out: list[str] = []
+    current, size = "", 0
+    for ch in line:
+        n = len(ch.encode("utf-8"))
+        if size + n > (75 if not out else 74):
+            out.append(current)
+            current, size = "", 0
+        current += ch
+        size += n
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _is_end_of_day(moment: datetime) -> bool:
+    return moment.astimezone(clock.TZ).time() >= time(23, 59)
+
+
+def render(events: list[Event], name: str, now: datetime) -> str:
+    """The calendar text, CRLF line ends."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{escape(name)}",
+        "X-WR-TIMEZONE:Asia/Shanghai",
+    ]
+    for e in events:
+        lines += ["BEGIN:VEVENT", f"UID:{e.uid}", f"DTSTAMP:{_utc(now)}", f"SEQUENCE:{e.sequence}"]
+        if _is_end_of_day(e.due):
+            day = e.due.astimezone(clock.TZ).date()
+            lines += [f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}", "TRANSP:TRANSPARENT"]
+            alarm = "-PT15H"  # the day before at 09:00
+        else:
+            lines += [f"DTSTART:{_utc(e.due - timedelta(minutes=30))}", f"DTEND:{_utc(e.due)}"]
+            alarm = "-P1D"
+        lines += [f"SUMMARY:{escape(e.summary)}", f"DESCRIPTION:{escape(e.description)}"]
+        lines += ["BEGIN:VALARM", "ACTION:DISPLAY", f"TRIGGER:{alarm}", f"DESCRIPTION:{escape(e.summary)}", "END:VALARM", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+def export(ws: Workspace, path: str | Path, committee: str | None = None, year: int | None = None) -> dict[str, Any]:
+    """Write the campaign's due dates (and the cases whose own due date differs) to an .ics file."""
+    spec = ws.spec
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        campaign = ws.campaign(s, year)
+        if committee and s.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).first() is None:
+            raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
+        dues = {d.state: d.due_at for d in s.execute(select(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id)).scalars()}
+        q = (
+            select(col(Case.id), col(Case.state), col(Case.due_at), col(Case.version), col(Branch.name), col(Committee.name))
+            .join(Branch, col(Branch.id) == col(Case.branch_id))
+            .join(Committee, col(Committee.id) == col(Branch.committee_id))
+            .where(col(Case.campaign_id) == campaign.id, col(Case.due_at).is_not(None))
+            .order_by(col(Case.due_at), col(Case.id))
+        )
+        if committee:
+            q = q.where(col(Committee.name) == committee)
+        if actor.role == "committee":
+            q = q.where(col(Branch.committee_id) == actor.committee_id)
+        elif actor.role == "branch":
+            q = q.where(col(Case.branch_id) == actor.branch_id)
+        cases = s.execute(q).all()
+    events = []
+    for st in spec.states:
+        if st.id not in dues:
+            continue
+        due = clock.from_db(dues[st.id])
+        owner = spec.roles.get(st.owner or "", "")
+        action = spec.reminders.actions.get(st.id, "")
+        events.append(
+            Event(
+                f"bf-{campaign.year}-{st.id}@branchflow",
+                due,
+                f"【截止】{st.label}（{owner}）",
+                f"{campaign.label}：处于“{st.label}”阶段的申报须在 {clock.show(due)} 前办结。"
+                + (f"需要做的：{action}。" if action else ""),
+            )
+        )
+    extra = 0
+    for case_id, state, due_db, version, branch, committee_name in cases:
+        if spec.by_id.get(state) is None or spec.by_id[state].terminal or dues.get(state) == due_db:
+            continue
+        due = clock.from_db(due_db)
+        general = f"（本年度该阶段截止：{clock.show(clock.from_db(dues[state]))}）" if state in dues else ""
+        events.append(
+            Event(
+                f"bf-case-{case_id}-{state}@branchflow",
+                due,
+                f"【截止】申报 {case_id} {branch}：{spec.label(state)}",
+                f"{committee_name} · {branch} · 申报 {case_id}：“{spec.label(state)}”阶段截止 {clock.show(due)}{general}。",
+                version,
+            )
+        )
+        extra += 1
+    text = render(events, campaign.label, ws.now)
+    target = Path(path)
+    try:
+        target.write_bytes(text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"无法写入日历文件 {target}：{exc.strerror}。") from None
+    access_note = "" if actor.role in ("org", "reviewer") else "（仅含您管辖范围内的申报）"
+    return {"file": str(target), "campaign": campaign.year, "events": len(events), "case_events": extra, "note": access_note}

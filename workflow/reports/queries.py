@@ -1,0 +1,241 @@
+"""Read-only answers: where every case is, which are overdue, what happened to one case."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from workflow import access
+from workflow.access import Actor
+from workflow.dates import clock
+from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, History, Waiver
+from workflow.errors import NotFound
+from workflow.lifecycle.engine import load_case
+from workflow.workspace import Workspace
+
+CASE_HEADERS = {
+    "id": "编号",
+    "branch": "支部",
+    "committee": "分党委",
+    "title": "项目名称",
+    "state": "状态",
+    "state_label": "状态名称",
+    "owner": "负责方",
+    "due_at": "截止时间",
+    "version": "版本",
+}
+OVERDUE_HEADERS = {**CASE_HEADERS, "days_overdue": "逾期天数"}
+HISTORY_HEADERS = {
+    "at": "时间",
+    "actor": "操作人",
+    "role": "角色",
+    "on_behalf_of": "代为",
+    "trigger": "操作",
+    "source": "原状态",
+    "dest": "新状态",
+    "inputs": "输入",
+    "comment": "说明",
+}
+
+
+def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Actor, committee: str | None) -> Any:
+    """Restrict a query over `cases` to the campaign, the committee asked for, and what the actor may see.
+
+    The branch table is joined only when a committee is involved: counting a million cases of one
+    campaign then reads `cases` alone (every case has its branch and committee: foreign keys).
+    """
+    campaign = ws.campaign(session, year)
+    q = q.where(col(Case.campaign_id) == campaign.id)
+    committee_id = None
+    if committee:
+        committee_id = session.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).scalar_one_or_none()
+        if committee_id is None:
+            raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
+    if actor.role == "committee":
+        q = q.join(Branch, col(Branch.id) == col(Case.branch_id)).where(col(Branch.committee_id) == actor.committee_id)
+        if committee_id is not None:
+            q = q.where(col(Branch.committee_id) == committee_id)
+    elif committee_id is not None:
+        q = q.join(Branch, col(Branch.id) == col(Case.branch_id)).where(col(Branch.committee_id) == committee_id)
+    if actor.role == "branch":
+        q = q.where(col(Case.branch_id) == actor.branch_id)
+    return q
+
+
+def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
+    """The listing columns for the cases picked (and ordered, and limited) by the subquery `keys`.
+
+    Branch and committee names are joined after the limit, so a first page of a large result looks
+    up a hundred names, not every candidate's.
+    """
+    picked = keys.order_by(*order)
+    if limit:
+        picked = picked.limit(limit)
+    picked = picked.subquery()
+    return (
+        select(col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version))
+        .select_from(picked)
+        .join(Case, col(Case.id) == picked.c.id)
+        .join(Branch, col(Branch.id) == col(Case.branch_id))
+        .join(Committee, col(Committee.id) == col(Branch.committee_id))
+        .order_by(*(picked.c[c.key] for c in order))
+    )
+
+
+class _Rows:
+    """Turns result rows into listing dicts, working out each state's labels and each due date once."""
+
+    def __init__(self, ws: Workspace) -> None:
+        spec = ws.spec
+        self.now = ws.now
+        self.states = {st.id: (st.label, spec.roles.get(st.owner, "") if st.owner else "") for st in spec.states}
+        self.dues: dict[Any, tuple[Any, int]] = {}  # stored due_at → (aware due_at, whole days overdue at `now`)
+
+    def due(self, raw: Any) -> tuple[Any, int]:
+        """The stored due date as shown, and the days overdue (at least 1), computed once per distinct date."""
+        found = self.dues.get(raw)
+        if found is None:
+            shown = clock.from_db(raw)
+            found = self.dues[raw] = (shown, max(1, clock.days_between(self.now, shown)))
+        return found
+
+    def __call__(self, r: Any) -> dict[str, Any]:
+        label, owner = self.states.get(r[4]) or (r[4], "")
+        return {
+            "id": r[0],
+            "branch": r[1],
+            "committee": r[2],
+            "title": r[3],
+            "state": r[4],
+            "state_label": label,
+            "owner": owner,
+            "due_at": self.due(r[5])[0] if r[5] else None,
+            "version": r[6],
+        }
+
+
+def status(
+    ws: Workspace, committee: str | None = None, state: str | None = None, year: int | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """Cases visible to the actor (the first `limit` by id, or all), with counts per state over all of them."""
+    if state:
+        ws.spec.state(state)
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        counts = _scoped(select(col(Case.state), func.count()).select_from(Case), year, s, ws, actor, committee)
+        keys = _scoped(select(col(Case.id)).select_from(Case), year, s, ws, actor, committee)
+        if state:
+            counts = counts.where(col(Case.state) == state)
+            keys = keys.where(col(Case.state) == state)
+        counted = dict(s.execute(counts.group_by(col(Case.state))).all())
+        to_row = _Rows(ws)
+        rows = [to_row(r) for r in s.connection().execute(_listed(keys, (col(Case.id),), limit))]
+    per_state = [{"state": st.id, "state_label": st.label, "count": counted[st.id]} for st in ws.spec.states if counted.get(st.id)]
+    return {"cases": rows, "counts": per_state, "total": sum(counted.values())}
+
+
+def overdue(ws: Workspace, committee: str | None = None, year: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Cases past due in a non-terminal state, most overdue first, with days overdue."""
+    live = [st.id for st in ws.spec.states if not st.terminal]
+    now_db = clock.to_db(ws.now)
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        # The index on (state, due_at) finds the late cases; only the page shown gets its names joined.
+        keys = _scoped(select(col(Case.id), col(Case.due_at)).select_from(Case), year, s, ws, actor, committee)
+        keys = keys.where(col(Case.state).in_(live), col(Case.due_at) < now_db)
+        to_row = _Rows(ws)
+        out = []
+        for r in s.connection().execute(_listed(keys, (col(Case.due_at), col(Case.id)), limit)):
+            row = to_row(r)
+            row["days_overdue"] = to_row.due(r[5])[1]
+            out.append(row)
+        return out
+
+
+def show(ws: Workspace, case_id: int) -> dict[str, Any]:
+    """One case in full: fields, plan, score, attachments, waivers."""
+    spec = ws.spec
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        row = load_case(s, case_id)
+        access.require_read(actor, row.committee_id, row.branch_id)
+        case = s.get(Case, case_id)
+        assert case is not None
+        year = s.execute(select(col(Campaign.year)).where(col(Campaign.id) == row.campaign_id)).scalar_one()
+        atts = [
+            {"kind": a.kind, "name": a.original_name, "sha256": a.sha256, "size": a.size, "at": clock.from_db(a.created_at)}
+            for a in s.execute(select(Attachment).where(col(Attachment.case_id) == case_id).order_by(col(Attachment.id))).scalars()
+        ]
+        waivers = [
+            {"rule": w.rule, "reason": w.reason, "actor": w.actor, "at": clock.from_db(w.at)}
+            for w in s.execute(select(Waiver).where(col(Waiver.case_id) == case_id)).scalars()
+        ]
+    owner = spec.by_id[row.state].owner if row.state in spec.by_id else None
+    return {
+        "id": case.id,
+        "campaign": year,
+        "branch": row.branch,
+        "committee": row.committee,
+        "title": case.title,
+        "theme": case.theme,
+        "theme_note": case.theme_note,
+        **dict(row.plan),
+        "state": row.state,
+        "state_label": spec.label(row.state),
+        "owner": spec.roles.get(owner, "") if owner else "",
+        "due_at": row.due_at,
+        "version": case.version,
+        "score": case.score,
+        "criteria": json.loads(case.criteria) if case.criteria else {},
+        "attachments": atts,
+        "waivers": waivers,
+    }
+
+
+def history(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
+    """The case's audit trail, oldest first."""
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        row = load_case(s, case_id)
+        access.require_read(actor, row.committee_id, row.branch_id)
+        rows = s.execute(select(History).where(col(History.case_id) == case_id).order_by(col(History.id))).scalars().all()
+    return [
+        {
+            "at": clock.from_db(h.at),
+            "actor": h.actor,
+            "role": h.role,
+            "on_behalf_of": h.on_behalf_of,
+            "trigger": h.trigger,
+            "source": h.source,
+            "dest": h.dest,
+            "inputs": json.loads(h.inputs) if h.inputs else {},
+            "comment": h.comment,
+        }
+        for h in rows
+    ]
+
+
+def branches(ws: Workspace, committee: str | None = None) -> list[dict[str, Any]]:
+    """The roster as imported."""
+    with ws.store.read() as s:
+        ws.actor(s)
+        q = select(Branch, col(Committee.name)).join(Committee, col(Committee.id) == col(Branch.committee_id))
+        if committee:
+            q = q.where(col(Committee.name) == committee)
+        return [
+            {
+                "id": b.id,
+                "committee": cname,
+                "name": b.name,
+                "members": b.members,
+                "contact": b.contact,
+                "email": b.email,
+                "took_part_last_year": b.took_part_last_year,
+                "model_branch": b.model_branch,
+                "cycle": f"{b.cycle_start}-{b.cycle_end}" if b.cycle_start else "",
+            }
+            for b, cname in s.execute(q.order_by(col(Branch.id)))
+        ]
