@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,135 @@ if TYPE_CHECKING:
     from workflow import Workspace
 
 EXIT_INTERNAL = 70
+
+# click's own words (usage errors and the help chrome), in Chinese. click looks each message up through
+# gettext; we give it this table instead of a compiled catalogue (a message not listed stays as click wrote it).
+ZH_CLICK = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Positional arguments": "位置参数",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Show the version and exit.": "显示版本并退出。",
+    "%(prog)s, version %(version)s": "%(prog)s，版本 %(version)s",
+    "required": "必填",
+    "default: {default}": "默认：{default}",
+    "env var: {var}": "环境变量：{var}",
+    "deprecated": "已弃用",
+    "(dynamic)": "（动态）",
+    "Aborted!": "已取消。",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "请运行 {command} {option} 查看用法。",
+    "No such command {name!r}.": "没有命令 {name}",
+    "No such option {name!r}.": "没有选项 {name}",
+    "Did you mean {possibility}?": "您是否要输入 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（您是否要输入其中之一：{possibilities}？）",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing command.": "缺少命令。",
+    "Missing {param_type}": "缺少{param_type}",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "Invalid value: {message}": "值无效：{message}",
+    "Option {name!r} does not take a value.": "选项 {name} 不接受值",
+    "Option {name!r} requires an argument.": "选项 {name} 需要一个值",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name} 需要 {nargs} 个值",
+    "Got unexpected extra argument ({args})": "多余的参数：{args}",
+    "Got unexpected extra arguments ({args})": "多余的参数：{args}",
+    "{value!r} is not {choice}.": "{value!r} 不是 {choice}",
+    "{value!r} is not one of {choices}.": "{value!r} 不是以下之一：{choices}",
+    "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的{number_type}",
+    "{value} is not in the range {range}.": "{value} 不在范围 {range} 内",
+    "integer": "整数",
+    "float": "数字",
+    "{name} {filename!r} does not exist.": "{name} {filename!r} 不存在",
+    "{name} {filename!r} is a directory.": "{name} {filename!r} 是一个文件夹",
+    "{name} {filename!r} is a file.": "{name} {filename!r} 是一个文件",
+    "{name} {filename!r} is not readable.": "{name} {filename!r} 不可读",
+    "{name} {filename!r} is not writable.": "{name} {filename!r} 不可写",
+    "Could not open file {filename!r}: {message}": "无法打开文件 {filename!r}：{message}",
+    "file": "文件",
+    "directory": "文件夹",
+    "path": "路径",
+    "Repeat for confirmation": "请再输入一次以确认",
+    "Error: The two entered values do not match.": "错误：两次输入不一致。",
+}
+
+
+def _zh(message: str) -> str:
+    return ZH_CLICK.get(message, message)
+
+
+def _zh_n(singular: str, plural: str, n: int) -> str:
+    return _zh(singular if n == 1 else plural)
+
+
+def _speak_chinese() -> None:
+    """Point click's message look-ups (each of its modules binds gettext's `_`/`ngettext`) at ZH_CLICK."""
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.termui
+    import click.types
+
+    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.termui, click.types):
+        if hasattr(module, "_"):
+            module._ = _zh  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = _zh_n  # type: ignore[attr-defined]
+    click.types.INT.name = click.types.IntRange.name = "整数"
+    click.types.FLOAT.name = click.types.FloatRange.name = "数字"
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """click's usage error as one Chinese line: `用法错误：没有命令 stauts，您是否要输入 status？请运行 … --help 查看用法。`"""
+    text = re.sub(r"'([^'\s]*)'", r"\1", exc.format_message().strip()).rstrip(".。")
+    text = text.replace(" 您是否", "，您是否").replace(" （您是否", "（您是否")
+    command = exc.ctx.command_path.split(" ", 1)[1] + " " if exc.ctx and " " in exc.ctx.command_path else ""
+    return f"用法错误：{text}{'' if text.endswith(('？', '）')) else '。'}请运行 branchflow {command}--help 查看用法。"
+
+
+_speak_chinese()
+
+# Global options a user may also write after the command (`branchflow status --json`): name -> takes a value.
+GLOBAL_OPTIONS = {"--db": True, "--now": True, "--as": True, "--json": False}
+
+
+def hoist_global_options(args: list[str], commands: Mapping[str, click.Command]) -> list[str]:
+    """Move global options that follow the command name in front of it (stopping at `--`).
+
+    An option a sub-command declares itself under the same name stays where it is."""
+    first = next((i for i, a in enumerate(args) if a in commands), None)
+    if first is None:
+        return args
+    own: set[str] = set()
+    command: Any = commands[args[first]]
+    rest = args[first + 1 :]
+    if isinstance(command, click.Group) and rest and rest[0] in command.commands:
+        command = command.commands[rest[0]]
+    for param in getattr(command, "params", []):
+        own.update(getattr(param, "opts", []))
+    front, back, i = args[:first], [args[first]], 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--":
+            back += rest[i:]
+            break
+        name, eq, _value = arg.partition("=")
+        if name in GLOBAL_OPTIONS and name not in own:
+            if GLOBAL_OPTIONS[name] and not eq:
+                front += rest[i : i + 2]
+                i += 2
+                continue
+            front.append(arg)
+        else:
+            back.append(arg)
+        i += 1
+    return front + back
+
 
 
 @dataclass
@@ -48,18 +178,25 @@ class BranchflowGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
-        argv = kwargs.get("args") or (args[0] if args else None) or sys.argv[1:]
+        argv = list(kwargs.pop("args", None) or (args[0] if args else None) or sys.argv[1:])
+        argv = hoist_global_options(argv, self.commands)
+        args = args[1:]
         as_json = "--json" in argv
         try:
-            result = super().main(*args, **kwargs)
+            result = super().main(argv, *args, **kwargs)
         except click.exceptions.Abort:
             click.echo("已取消。", err=True)
             sys.exit(130)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
+        except SystemExit as exc:
+            # The reader went away (`branchflow status | head -1`): click pacifies stdout and exits 1, the
+            # code of a refusal here. What was asked is done; end quietly instead.
+            if exc.code == 1 and type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+                sys.exit(0)
+            raise
         except click.UsageError as exc:
-            hint = f"请运行 branchflow {exc.ctx.command_path.split(' ', 1)[1] + ' ' if exc.ctx and ' ' in exc.ctx.command_path else ''}--help 查看用法。"
-            _fail(f"用法错误：{exc.format_message().rstrip('.')}。{hint}", 2, as_json)
+            _fail(usage_message(exc), 2, as_json)
         except click.ClickException as exc:
             _fail(f"错误：{exc.format_message()}", exc.exit_code, as_json)
         except Exception as exc:

@@ -397,7 +397,7 @@ def test_a_rule_refusal_names_each_rule_on_its_own_line_and_changes_nothing(db: 
 
 def test_unknown_option_says_so_in_chinese_and_points_to_help(db: Bf) -> None:
     line = one_chinese_line(db("advance", "1", "submit", "--frob", user="zzb"), 2, "用法错误")
-    assert line == "用法错误：No such option '--frob'。请运行 branchflow advance --help 查看用法。"
+    assert line == "用法错误：没有选项 --frob。请运行 branchflow advance --help 查看用法。"
 
 
 def test_a_trigger_on_a_finished_case_says_there_is_nothing_left_to_do(db: Bf) -> None:
