@@ -362,9 +362,9 @@ def graph(opts: Options, states_path: str | None) -> None:
 
     Example: branchflow graph > machine.mmd
     """
-    from workflow import diagram, spec
+    from workflow import Store, diagram, spec, workspace
 
-    s = spec.load_file(states_path) if states_path else spec.parse(spec.packaged_text())
+    s = spec.load_file(states_path) if states_path else workspace.spec_in_force(Store(opts.db)) or spec.parse(spec.packaged_text())
     text = diagram.mermaid(s)
     emit(opts, {"mermaid": text}, lambda: click.echo(text, nl=False))
 

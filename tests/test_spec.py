@@ -58,11 +58,54 @@ INVALID = [
     ("invalid_yes_is_not_true.yaml", 6, BAD + "：{path} 第 6 行（states.0.initial）：应是 true 或 false，实际是 'yes'"),
     ("invalid_duplicate_key.yaml", 6, BAD + "：{path} 第 6 行：键 label 重复出现，请只保留一个"),
     ("invalid_missing_due_date.yaml", 13, BAD + "：{path} 第 13 行（campaigns.2024.due）：2024 年缺少这些状态的截止日期：review"),
+    # What the code relies on (checked once the file is otherwise valid).
+    (
+        "invalid_missing_role.yaml",
+        1,
+        BAD + "：{path} 第 1 行（roles）：缺少程序依赖的角色：committee（角色 id 须保留 org, committee, branch, reviewer；中文名可以改）",
+    ),
+    (
+        "invalid_condition_input_missing.yaml",
+        10,
+        BAD + "：{path} 第 10 行（transitions.0.conditions.1）：条件 r1_attested 需要输入 attest（bool），请在“submit”的 inputs 中声明",
+    ),
+    (
+        "invalid_condition_input_type.yaml",
+        10,
+        BAD + "：{path} 第 10 行（transitions.0.conditions.0）：条件 r1_attested 需要 bool 类型的输入 attest，实际声明为 text",
+    ),
+    (
+        "invalid_score_not_declared.yaml",
+        6,
+        BAD + "：{path} 第 6 行（transitions.0.conditions.0）：条件 r9_excellent 需要输入 score（number 或 int），请在某个 transition 的 inputs 中声明",
+    ),
+    (
+        "invalid_until_not_a_date.yaml",
+        11,
+        BAD + "：{path} 第 11 行（transitions.0.inputs.until.type）：输入 until 的类型须是 date，实际是 text（程序按这个类型读取它）",
+    ),
+    (
+        "invalid_score_not_a_number.yaml",
+        11,
+        BAD + "：{path} 第 11 行（transitions.0.inputs.score.type）：输入 score 的类型须是 number 或 int，实际是 text（程序按这个类型读取它）",
+    ),
+    (
+        "invalid_reserved_trigger.yaml",
+        6,
+        BAD + "：{path} 第 6 行（transitions.0.trigger）：trigger 'create' 是保留字（审计记录用 create, edit, attach, extend, waive "
+        "记新建、修改、上传、延期、例外），请换一个名字",
+    ),
+    ("invalid_version.yaml", 1, BAD + "：{path} 第 1 行（version）：version 应是 1（本程序只认识第 1 版的格式），实际是 2"),
+    (
+        "invalid_timezone.yaml",
+        2,
+        BAD + "：{path} 第 2 行（timezone）：timezone 只能是 Asia/Shanghai（截止时间、提醒都按北京时间计算），实际是 'UTC'",
+    ),
 ]
 
 # The smallest valid file the broken ones differ from (kept inline so the data folder holds only broken files).
 MINIMAL = """\
-roles: {org: 党委组织部}
+roles: {org: 党委组织部, committee: 分党委, branch: 党支部, reviewer: 评审专家}
 states:
   - {id: draft, label: 草稿, owner: org, initial: true}
   - {id: done, label: 完成, terminal: true}
@@ -157,3 +200,59 @@ def test_a_year_without_calendar_is_refused_with_the_years_there_are() -> None:
     with pytest.raises(UsageError) as caught:
         loaded.calendar(2031)
     assert caught.value.message == "states.yaml 中没有 2031 年的日程；已有：2024。请在 campaigns 下增加 2031 年的各阶段截止日期。"
+
+
+@pytest.mark.parametrize("name", ["create", "edit", "attach", "extend", "waive"])
+def test_a_trigger_named_like_a_history_row_of_its_own_is_refused(name: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        spec.parse(MINIMAL.replace("trigger: finish", f"trigger: {name}"), "reserved.yaml")
+    assert caught.value.message.startswith(f"{BAD}：reserved.yaml 第 6 行（transitions.0.trigger）：trigger {name!r} 是保留字")
+
+
+@pytest.mark.parametrize(
+    ("header", "line", "message"),
+    [
+        ("version: 2", 1, "version 应是 1（本程序只认识第 1 版的格式），实际是 2"),
+        ('version: "1"', 1, "version 应是 1（本程序只认识第 1 版的格式），实际是 '1'"),
+        ("version: true", 1, "version 应是 1（本程序只认识第 1 版的格式），实际是 True"),
+        ("timezone: Asia/Tokyo", 1, "timezone 只能是 Asia/Shanghai（截止时间、提醒都按北京时间计算），实际是 'Asia/Tokyo'"),
+        ("timezone: +08:00", 1, "timezone 只能是 Asia/Shanghai（截止时间、提醒都按北京时间计算），实际是 '+08:00'"),
+    ],
+)
+def test_version_and_timezone_other_than_what_the_program_implements_are_refused(header: str, line: int, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        spec.parse(f"{header}\n{MINIMAL}", "header.yaml")
+    where = header.split(":")[0]
+    assert caught.value.message == f"{BAD}：header.yaml 第 {line} 行（{where}）：{message}"
+
+
+def test_version_1_and_asia_shanghai_are_accepted_and_role_labels_may_change() -> None:
+    text = "version: 1\ntimezone: Asia/Shanghai\n" + MINIMAL.replace("committee: 分党委", "committee: 学院党委")
+    assert spec.parse(text, "ok.yaml").roles["committee"] == "学院党委"
+
+
+@pytest.mark.parametrize("dropped", ["org", "committee", "branch", "reviewer"])
+def test_every_role_the_code_relies_on_is_required(dropped: str) -> None:
+    roles = {"org": "党委组织部", "committee": "分党委", "branch": "党支部", "reviewer": "评审专家"}
+    roles.pop(dropped)
+    owner = "committee" if dropped == "org" else "org"
+    text = MINIMAL.replace(MINIMAL.splitlines()[0], "roles: {" + ", ".join(f"{k}: {v}" for k, v in roles.items()) + "}")
+    text = text.replace("owner: org", f"owner: {owner}").replace("roles: [org]", f"roles: [{owner}]")
+    with pytest.raises(SpecError) as caught:
+        spec.parse(text, "roles.yaml")
+    assert caught.value.message.startswith(f"{BAD}：roles.yaml 第 1 行（roles）：缺少程序依赖的角色：{dropped}（")
+
+
+def test_the_required_roles_are_exactly_the_roles_access_knows() -> None:
+    from workflow import access
+    from workflow.spec.model import REQUIRED_ROLES
+
+    assert set(REQUIRED_ROLES) == set(access.ROLE_LABELS)
+
+
+def test_the_shipped_submit_and_evaluate_declare_the_inputs_their_rules_read() -> None:
+    loaded = spec.parse(spec.packaged_text())
+    attest = loaded.by_trigger["submit"].input("attest")
+    score = loaded.by_trigger["evaluate"].input("score")
+    until = loaded.by_trigger["return"].input("until")
+    assert (attest and attest.type, score and score.type, until and until.type) == ("bool", "number", "date")

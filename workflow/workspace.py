@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
@@ -31,13 +32,10 @@ class Workspace:
     @cached_property
     def spec(self) -> spec_mod.Spec:
         """The spec stored by the latest `init` (every process sharing the database uses it)."""
-        if not self.store.is_initialized():
+        found = spec_in_force(self.store)
+        if found is None:
             raise UsageError("数据库尚未初始化：请先运行 branchflow init。")
-        with self.store.read() as s:
-            record = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
-        if record is None:
-            raise UsageError("数据库尚未初始化：请先运行 branchflow init。")
-        return spec_mod.parse(record.text, record.source)
+        return found
 
     def actor(self, session: Session) -> Actor:
         """The acting user, or NotFound with what to do."""
@@ -62,6 +60,20 @@ class Workspace:
                 raise NotFound(f"没有 {year} 年的创建工作：请先运行 branchflow init --campaign {year}。")
             raise NotFound("还没有任何年度的创建工作：请先运行 branchflow init。")
         return found
+
+
+def spec_in_force(store: Store) -> spec_mod.Spec | None:
+    """The spec the database runs (stored by the latest `init`), or None when there is no initialised database.
+
+    A SQLite file that does not exist is not created by asking.
+    """
+    if store.sqlite_path and store.sqlite_path != ":memory:" and not Path(store.sqlite_path).exists():
+        return None
+    if not store.is_initialized():
+        return None
+    with store.read() as s:
+        record = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
+    return None if record is None else spec_mod.parse(record.text, record.source)
 
 
 def init(store: Store, spec: spec_mod.Spec, year: int, now: datetime) -> tuple[Campaign, bool]:

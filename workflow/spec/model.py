@@ -28,6 +28,20 @@ REMINDER_STATE_KEYS = ("before", "notify", "action")
 # email, or org's users with an email.
 AUDIENCES = ("branch", "committee", "org")
 OFFSET_RX = re.compile(r"^(\d+)(d|wd|h)$")
+# What the code relies on, checked once the file is otherwise valid:
+# role ids the code names (scoping, who may act, the admin user); a department may relabel them, not rename them.
+REQUIRED_ROLES = ("org", "committee", "branch", "reviewer")
+# Trigger names the history table uses for its own rows (case new/import, case set, case attach, extend, waive).
+RESERVED_TRIGGERS = ("create", "edit", "attach", "extend", "waive")
+# Inputs the code reads by name: wherever declared, they must have this type (a `return` reads `until` as the new
+# due date, `evaluate`'s `score` is what R9 compares).
+NAMED_INPUTS: dict[str, tuple[str, ...]] = {"until": ("date",), "score": ("number", "int")}
+# Conditions that read an input: (input name, where it must be declared). "own": on the transition that lists the
+# condition; "earlier": on some transition (the value is stored on the case, e.g. the evaluation score).
+CONDITION_INPUTS: dict[str, tuple[str, str]] = {"r1_attested": ("attest", "own"), "r9_excellent": ("score", "earlier")}
+INPUT_TYPE_REQUIRED: dict[str, tuple[str, ...]] = {"attest": ("bool",), **NAMED_INPUTS}
+SPEC_VERSION = 1
+TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -274,6 +288,7 @@ class _Builder:
 
     def build(self) -> Spec:
         top = self.mapping(self.doc.data, (), TOP_KEYS)
+        self.header(top)
         for key in ("roles", "states", "transitions", "campaigns"):
             if key not in top:
                 raise self.fail((), f"缺少 {key}")
@@ -284,7 +299,54 @@ class _Builder:
         rules = self.rules(top.get("rules", {}), states)
         calendars = self.calendars(top["campaigns"], states)
         reminders = self.reminders(top.get("reminders", {}), states)
+        self.assumptions(roles, transitions)
         return Spec(self.doc.source, self.text, roles, states, transitions, rules, calendars, reminders)
+
+    def header(self, top: dict[str, Any]) -> None:
+        """`version` and `timezone` are honoured by refusing any value this program does not implement."""
+        if "version" in top and (isinstance(top["version"], bool) or top["version"] != SPEC_VERSION):
+            raise self.fail(("version",), f"version 应是 {SPEC_VERSION}（本程序只认识第 {SPEC_VERSION} 版的格式），实际是 {top['version']!r}")
+        if "timezone" in top and top["timezone"] != TIMEZONE:
+            raise self.fail(
+                ("timezone",), f"timezone 只能是 {TIMEZONE}（截止时间、提醒都按北京时间计算），实际是 {top['timezone']!r}"
+            )
+
+    def assumptions(self, roles: dict[str, str], transitions: tuple[TransitionSpec, ...]) -> None:
+        """What the code relies on beyond a well-formed machine: its role ids and the inputs its rules read."""
+        missing = [r for r in REQUIRED_ROLES if r not in roles]
+        if missing:
+            raise self.fail(
+                ("roles",),
+                f"缺少程序依赖的角色：{', '.join(missing)}（角色 id 须保留 {', '.join(REQUIRED_ROLES)}；中文名可以改）",
+            )
+        for t_i, t in enumerate(transitions):
+            for inp in t.inputs:
+                want = NAMED_INPUTS.get(inp.name)
+                if want and inp.type not in want:
+                    raise self.fail(
+                        ("transitions", t_i, "inputs", inp.name, "type"),
+                        f"输入 {inp.name} 的类型须是 {' 或 '.join(want)}，实际是 {inp.type}（程序按这个类型读取它）",
+                    )
+        for t_i, t in enumerate(transitions):
+            for c_i, cond in enumerate(t.conditions):
+                if cond not in CONDITION_INPUTS:
+                    continue
+                name, where = CONDITION_INPUTS[cond]
+                want = INPUT_TYPE_REQUIRED[name]
+                scope = (t,) if where == "own" else transitions
+                declared = [i for tr in scope for i in tr.inputs if i.name == name]
+                if not declared:
+                    place = f"“{t.trigger}”的 inputs " if where == "own" else "某个 transition 的 inputs "
+                    raise self.fail(
+                        ("transitions", t_i, "conditions", c_i),
+                        f"条件 {cond} 需要输入 {name}（{' 或 '.join(want)}），请在{place}中声明",
+                    )
+                wrong = [i for i in declared if i.type not in want]
+                if wrong:
+                    raise self.fail(
+                        ("transitions", t_i, "conditions", c_i),
+                        f"条件 {cond} 需要 {' 或 '.join(want)} 类型的输入 {name}，实际声明为 {wrong[0].type}",
+                    )
 
     def roles(self, value: Any) -> dict[str, str]:
         if not isinstance(value, dict) or not value:
@@ -328,8 +390,13 @@ class _Builder:
             path = ("transitions", i)
             m = self.mapping(raw, path, TRANSITION_KEYS)
             trigger = self.string(m.get("trigger"), (*path, "trigger"), "trigger")
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", trigger) or trigger in ("extend", "waive", "edit", "attach"):
-                raise self.fail((*path, "trigger"), f"trigger {trigger!r} 须为小写字母、数字、下划线，且不能是保留字")
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", trigger):
+                raise self.fail((*path, "trigger"), f"trigger {trigger!r} 须为小写字母、数字、下划线")
+            if trigger in RESERVED_TRIGGERS:
+                raise self.fail(
+                    (*path, "trigger"),
+                    f"trigger {trigger!r} 是保留字（审计记录用 {', '.join(RESERVED_TRIGGERS)} 记新建、修改、上传、延期、例外），请换一个名字",
+                )
             if trigger in triggers:
                 raise self.fail((*path, "trigger"), f"trigger {trigger!r} 重复定义；同一 trigger 的多个来源请写成 source 列表")
             triggers.add(trigger)
