@@ -77,3 +77,30 @@ def on_behalf_of(actor: Actor, transition: TransitionSpec, owner: str | None) ->
     if actor.role != "org" or "org" in transition.roles:
         return ""
     return owner if owner in transition.roles else transition.roles[0]
+
+
+def sees_contacts(actor: Actor) -> bool:
+    """Whether the actor may see contacts' names and e-mails in the part of the roster it sees (not reviewers)."""
+    return actor.role in ("org", "committee", "branch")
+
+
+def roster_scope(actor: Actor) -> tuple[int | None, int | None]:
+    """The part of the roster, and of its people, the actor sees: (committee id, branch id), None for no limit.
+
+    Org and reviewers see every branch (reviewers without contacts); a committee its own committee's; a
+    branch itself only."""
+    if actor.role == "committee":
+        return actor.committee_id, None
+    if actor.role == "branch":
+        return actor.committee_id, actor.branch_id
+    return None, None
+
+
+def sees_user(actor: Actor, committee_id: int | None, branch_id: int | None, user_id: int) -> bool:
+    """Whether `user list` shows this user to the actor: org everyone; a committee its committee's people (its
+    branches' too); a branch and a reviewer only themselves."""
+    if actor.role == "org":
+        return True
+    if actor.role == "committee":
+        return committee_id is not None and committee_id == actor.committee_id
+    return user_id == actor.id

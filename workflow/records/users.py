@@ -57,9 +57,9 @@ def add(ws: Workspace, name: str, role: str, committee: str | None = None, branc
 
 
 def listing(ws: Workspace) -> list[dict[str, object]]:
-    """Every user with role, scope and email."""
+    """The users the actor may see (org: everyone; a committee: its own people; others: themselves)."""
     with ws.store.read() as s:
-        ws.actor(s)
+        actor = ws.actor(s)
         committees = {c.id: c.name for c in s.exec(select(Committee))}
         branches = {b.id: b.name for b in s.exec(select(Branch))}
         return [
@@ -71,4 +71,5 @@ def listing(ws: Workspace) -> list[dict[str, object]]:
                 "email": u.email,
             }
             for u in s.exec(select(User).order_by(col(User.id)))
+            if u.id is not None and access.sees_user(actor, u.committee_id, u.branch_id, u.id)
         ]

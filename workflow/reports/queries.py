@@ -219,20 +219,27 @@ def history(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
 
 
 def branches(ws: Workspace, committee: str | None = None) -> list[dict[str, Any]]:
-    """The roster as imported."""
+    """The part of the roster the actor sees (org and reviewers: all, reviewers without contacts; a committee:
+    its branches; a branch: itself)."""
     with ws.store.read() as s:
-        ws.actor(s)
+        actor = ws.actor(s)
         q = select(Branch, col(Committee.name)).join(Committee, col(Committee.id) == col(Branch.committee_id))
         if committee:
             q = q.where(col(Committee.name) == committee)
+        committee_id, branch_id = access.roster_scope(actor)
+        if committee_id is not None:
+            q = q.where(col(Branch.committee_id) == committee_id)
+        if branch_id is not None:
+            q = q.where(col(Branch.id) == branch_id)
+        contacts = access.sees_contacts(actor)
         return [
             {
                 "id": b.id,
                 "committee": cname,
                 "name": b.name,
                 "members": b.members,
-                "contact": b.contact,
-                "email": b.email,
+                "contact": b.contact if contacts else "",
+                "email": b.email if contacts else "",
                 "took_part_last_year": b.took_part_last_year,
                 "model_branch": b.model_branch,
                 "cycle": f"{b.cycle_start}-{b.cycle_end}" if b.cycle_start else "",
