@@ -297,7 +297,33 @@ def write_exports(
             click.echo(f"已导出 {len(rows)} 行到 {path}", err=True)
 
 
-campaign_option = click.option("--campaign", "year", type=int, help="年度（默认：最近创建的年度）。")
+class Whole(click.ParamType):
+    """A whole number typed on the command line: ASCII (or full-width) digits within bounds, else exit 2 naming it."""
+
+    name = "integer"
+
+    def __init__(self, what: str, low: int = 0, high: int | None = None) -> None:
+        self.what, self.low, self.high = what, low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from workflow import UsageError, values
+
+        high = values.MAX_INT if self.high is None else self.high
+        try:
+            if isinstance(value, int):
+                return values.check_int(value, self.what, low=self.low, high=high)
+            return values.parse_int(value, self.what, low=self.low, high=high)
+        except UsageError as exc:
+            raise click.UsageError(exc.message.rstrip("。"), ctx) from None
+
+
+CASE_ID = Whole("申报编号", low=1)
+VERSION = Whole("--expect-version", low=1)
+YEAR = Whole("--campaign（年度）", low=1)
+LIMIT = Whole("--limit", low=1)
+CHUNK = Whole("--chunk-size", low=1)  # the library bounds it (bulk.CHUNK_MAX)
+
+campaign_option = click.option("--campaign", "year", type=YEAR, help="年度（默认：最近创建的年度）。")
 
 
 @click.group(cls=BranchflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -317,7 +343,7 @@ def cli(ctx: click.Context, db: str | None, now_text: str | None, user: str, as_
 
 @cli.command()
 @click.option("--states", "states_path", type=click.Path(dir_okay=False), help="states.yaml 路径（默认使用随程序安装的版本）。")
-@click.option("--campaign", "year", type=int, help="创建哪一年的创建工作（默认：--now 所在年份）。")
+@click.option("--campaign", "year", type=YEAR, help="创建哪一年的创建工作（默认：--now 所在年份）。")
 @pass_opts
 def init(opts: Options, states_path: str | None, year: int | None) -> None:
     """建库（可重复运行）、载入状态机、创建年度工作和 admin 用户。
@@ -510,9 +536,9 @@ def case_new(opts: Options, branch_name: str, title: str, theme: str, theme_note
 
 
 @case.command("set")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.argument("pairs", nargs=-1, required=True)
-@click.option("--expect-version", type=int, help="若申报版本已变化则拒绝（退出码 4）。")
+@click.option("--expect-version", type=VERSION, help="若申报版本已变化则拒绝（退出码 4）。")
 @pass_opts
 def case_set(opts: Options, case_id: int, pairs: tuple[str, ...], expect_version: int | None) -> None:
     """修改草稿的字段：title theme theme_note expected_outcomes schedule innovation promotion_plan discipline_activity。
@@ -526,7 +552,7 @@ def case_set(opts: Options, case_id: int, pairs: tuple[str, ...], expect_version
 
 
 @case.command("attach")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--kind", required=True, type=click.Choice(["form", "stamped_scan"]), help="form=申报表电子版，stamped_scan=盖章扫描件。")
 @pass_opts
@@ -542,7 +568,7 @@ def case_attach(opts: Options, case_id: int, path: str, kind: str) -> None:
 
 
 @case.command("show")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @pass_opts
 def case_show(opts: Options, case_id: int) -> None:
     """查看一个申报的全部信息。
@@ -584,7 +610,7 @@ def case_show(opts: Options, case_id: int) -> None:
 
 
 @case.command("history")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @exports
 @pass_opts
 def case_history(opts: Options, case_id: int, xlsx_path: str | None, csv_path: str | None) -> None:
@@ -600,7 +626,7 @@ def case_history(opts: Options, case_id: int, xlsx_path: str | None, csv_path: s
 
 
 @cli.command()
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @pass_opts
 def triggers(opts: Options, case_id: int) -> None:
     """当前用户对该申报可执行的操作，以及规则现在是否允许。
@@ -640,11 +666,11 @@ def triggers(opts: Options, case_id: int) -> None:
 
 
 @cli.command()
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.argument("trigger")
 @click.option("--comment", default="", help="说明（记入审计）。")
 @click.option("--data", "data_pairs", multiple=True, help="输入 KEY=VALUE，可重复，如 --data score=92。")
-@click.option("--expect-version", type=int, help="若申报版本已变化则拒绝（退出码 4）。")
+@click.option("--expect-version", type=VERSION, help="若申报版本已变化则拒绝（退出码 4）。")
 @pass_opts
 def advance(opts: Options, case_id: int, trigger: str, comment: str, data_pairs: tuple[str, ...], expect_version: int | None) -> None:
     """推进申报：执行一个操作（如 submit、pass_review、evaluate、approve）。
@@ -679,7 +705,7 @@ def advance(opts: Options, case_id: int, trigger: str, comment: str, data_pairs:
 
 
 @cli.command()
-@click.argument("case_id", type=int, required=False)
+@click.argument("case_id", type=CASE_ID, required=False)
 @click.option("--state", help="调整该阶段在本年度日程中的截止日期（该阶段现在和以后的申报都适用）。")
 @click.option("--until", required=True, help="新的截止日期，如 2024-10-15（当天结束）。")
 @click.option("--reason", required=True, help="原因（记入审计）。")
@@ -713,7 +739,7 @@ def extend(opts: Options, case_id: int | None, state: str | None, until: str, re
 
 
 @cli.command()
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option("--rule", required=True, help="要豁免的规则，如 R2。")
 @click.option("--reason", required=True, help="原因（记入审计）。")
 @pass_opts
@@ -731,12 +757,18 @@ def waive(opts: Options, case_id: int, rule: str, reason: str) -> None:
 @cli.command()
 @click.option("--committee", help="只看该分党委。")
 @click.option("--state", help="只看该状态（状态 id）。")
-@click.option("--limit", type=click.IntRange(min=1), help="最多列出多少个申报（按编号；数量统计仍是全部）。")
+@click.option("--limit", type=LIMIT, help="最多列出多少个申报（按编号；数量统计仍是全部）。")
 @campaign_option
 @exports
 @pass_opts
 def status(
-    opts: Options, committee: str | None, state: str | None, limit: int | None, year: int | None, xlsx_path: str | None, csv_path: str | None
+    opts: Options,
+    committee: str | None,
+    state: str | None,
+    limit: int | None,
+    year: int | None,
+    xlsx_path: str | None,
+    csv_path: str | None,
 ) -> None:
     """每个申报的状态，以及各状态的数量。
 
@@ -761,7 +793,7 @@ def status(
 
 @cli.command()
 @click.option("--committee", help="只看该分党委。")
-@click.option("--limit", type=click.IntRange(min=1), help="最多列出多少个（逾期最久的在前）。")
+@click.option("--limit", type=LIMIT, help="最多列出多少个（逾期最久的在前）。")
 @campaign_option
 @exports
 @pass_opts
@@ -843,7 +875,7 @@ def db_copy(opts: Options, target: str) -> None:
 @click.option("--data", "data_pairs", multiple=True, help="输入 KEY=VALUE，可重复，对每个申报相同，如 --data attest=true。")
 @click.option("--comment", default="", help="说明（记入每个申报的审计）。")
 @click.option("--dry-run", is_flag=True, help="只判断每个申报能否执行，不写入任何数据。")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=1000, show_default=True, help="每批提交的申报数（中断只丢失当前批）。")
+@click.option("--chunk-size", type=CHUNK, default=1000, show_default=True, help="每批提交的申报数（中断只丢失当前批）。")
 @campaign_option
 @pass_opts
 def advance_many(
@@ -1033,7 +1065,7 @@ def remind(opts: Options, dry_run: bool, digest: bool, config_path: str | None) 
 
 @cli.group("outbox", invoke_without_command=True)
 @click.option("--status", type=click.Choice(["pending", "sent", "failed", "cancelled"]), help="只看该状态。")
-@click.option("--case", "case_id", type=int, help="只看该申报。")
+@click.option("--case", "case_id", type=CASE_ID, help="只看该申报。")
 @click.pass_context
 def outbox_group(ctx: click.Context, status: str | None, case_id: int | None) -> None:
     """提醒发件箱：每条提醒的收件人、渠道、状态、尝试次数和最近错误（仅党委组织部）。
@@ -1056,7 +1088,7 @@ def outbox_group(ctx: click.Context, status: str | None, case_id: int | None) ->
 
 
 @outbox_group.command("retry")
-@click.argument("outbox_id", type=int)
+@click.argument("outbox_id", type=Whole("发件箱编号", low=1))
 @pass_opts
 def outbox_retry(opts: Options, outbox_id: int) -> None:
     """把一条发送失败的提醒放回待发（下次扫描时发送）。

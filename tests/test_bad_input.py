@@ -202,7 +202,7 @@ MISTAKES = [
         4,
         "申报 1 已被他人修改（现在是第 4 版）",
     ),
-    ("case id too large for the database", "zzb", ["case", "show", "99999999999999999999"], 3, "没有编号为 99999999999999999999 的申报"),
+    ("case id too large for the database", "zzb", ["case", "show", "99999999999999999999"], 2, "申报编号 '99999999999999999999' 超出范围"),
     (
         "user name taken, with spaces around it",
         "zzb",

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "diagram": "workflow.spec.diagram",
     "Store": "workflow.db.store:Store",
     "transfer": "workflow.db.transfer",
+    "values": "workflow.db.values",
     "clock": "workflow.dates.clock",
     "workdays": "workflow.dates.workdays",
     # use cases
@@ -71,6 +72,7 @@ __all__ = [
     "spec",
     "transfer",
     "users",
+    "values",
     "workdays",
     "workspace",
 ]
@@ -79,7 +81,7 @@ if TYPE_CHECKING:
     from workflow import access, errors, spec, workspace
     from workflow import reminders as reminders
     from workflow.dates import clock, workdays
-    from workflow.db import transfer
+    from workflow.db import transfer, values
     from workflow.db.store import Store
     from workflow.errors import BranchflowError, UsageError
     from workflow.intake import case_import, roster

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from workflow import spec as spec_mod
 from workflow.access import Actor
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import Campaign, CampaignDue, SpecRecord, User
 from workflow.db.store import Store
 from workflow.errors import NotFound, UsageError
@@ -54,7 +55,7 @@ class Workspace:
         """The campaign of `year`, or the latest one created."""
         query = select(Campaign)
         query = query.where(col(Campaign.year) == year) if year else query.order_by(col(Campaign.id).desc())
-        found = session.exec(query).first()
+        found = session.exec(query).first() if year is None or values.fits(year) else None
         if found is None:
             if year:
                 raise NotFound(f"没有 {year} 年的创建工作：请先运行 branchflow init --campaign {year}。")

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import col
 
 from workflow import access
+from workflow.db import values
 from workflow.db.models import Branch, Committee
 from workflow.errors import ImportRowsError
 from workflow.intake import tabular
@@ -21,7 +22,7 @@ HEADERS = ["分党委", "支部名称", "党员人数", "联系人", "邮箱", "
 REQUIRED = HEADERS[:7]
 YES = {"是", "y", "yes", "true", "1", "√"}
 NO = {"否", "n", "no", "false", "0", ""}
-CYCLE_RX = re.compile(r"^(\d{4})\s*[-–—~至]\s*(\d{4})$")
+CYCLE_RX = re.compile(r"^([0-9]{4})\s*[-–—~至]\s*([0-9]{4})$")
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,10 @@ def parse_rows(table: tabular.Table) -> list[dict[str, Any]]:
         elif name:
             seen[name] = number
         members = 0
-        if not re.fullmatch(r"\d+", c["党员人数"]):
+        if not values.is_digits(c["党员人数"]) or len(c["党员人数"].lstrip("0")) > 9:
             errors.append(f"第 {number} 行：党员人数应是非负整数，实际是“{c['党员人数']}”")
         else:
-            members = int(c["党员人数"])
+            members = values.parse_int(c["党员人数"], "党员人数")
         if c["邮箱"] and not EMAIL_RX.match(c["邮箱"]):
             errors.append(f"第 {number} 行：邮箱格式不对：“{c['邮箱']}”")
         took = _yes_no(c["上年度参与"], "上年度参与", errors, number)

@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import Branch, Campaign, CampaignDue, Case, Committee, History
 from workflow.errors import BranchflowError, Conflict, NotFound, Refused, UsageError
 from workflow.lifecycle import engine
@@ -31,6 +32,7 @@ from workflow.spec import TransitionSpec, rules
 from workflow.workspace import Workspace
 
 CHUNK = 1000
+CHUNK_MAX = 100_000  # a larger chunk holds one transaction (and its locks) for minutes
 
 
 class Outcome(NamedTuple):
@@ -412,9 +414,9 @@ def parse_ids(text: str) -> list[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit():
+        if not values.is_digits(part):
             raise UsageError(f"--ids 的格式应是用逗号分隔的申报编号，如 1,2,3；{part!r} 不是编号。")
-        out[int(part)] = None
+        out[values.parse_int(part, "--ids 中的申报编号", low=1)] = None
     if not out:
         raise UsageError("--ids 没有给出任何申报编号：请写成 --ids 1,2,3。")
     return list(out)
@@ -439,8 +441,9 @@ def advance_many(
         raise UsageError("请用 --state 指定一个状态，或用 --ids 列出申报编号（二者选一）。")
     if ids is not None and year is not None:
         raise UsageError("--campaign 只用于 --state；用 --ids 时请去掉 --campaign。")
-    if chunk_size < 1:
-        raise UsageError("--chunk-size 应是正整数。")
+    values.check_int(chunk_size, "--chunk-size", low=1, high=CHUNK_MAX)
+    for cid in ids or ():
+        values.check_int(cid, "申报编号", low=1)
     transition = spec.by_trigger.get(trigger)
     if transition is None:
         known = "、".join(f"{t.trigger}（{t.label}）" for t in spec.transitions)

@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from workflow import access
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import Branch, Case, Committee, Delivery, DeliveryAttempt, Outbox
 from workflow.db.store import Store
 from workflow.errors import NotFound, Refused
@@ -312,7 +313,7 @@ def listing(ws: Workspace, status: str | None = None, case_id: int | None = None
         if status:
             q = q.where(col(Outbox.status) == status)
         if case_id is not None:
-            q = q.where(col(Outbox.case_id) == case_id)
+            q = q.where(col(Outbox.case_id) == values.check_int(case_id, "申报编号", low=1))
         rows = s.execute(q.order_by(col(Outbox.id).desc())).scalars().all()
     return [_row(ws.spec, r) for r in rows]
 
@@ -341,7 +342,7 @@ def retry(ws: Workspace, outbox_id: int) -> dict[str, Any]:
     """Put a failed row back to pending, due at once, with a fresh count of tries (org only)."""
     with ws.store.write() as s:
         access.require_org(ws.actor(s), "重试提醒")
-        row = s.get(Outbox, outbox_id)
+        row = s.get(Outbox, outbox_id) if values.fits(outbox_id) else None
         if row is None:
             raise NotFound(f"发件箱中没有编号为 {outbox_id} 的提醒：请用 branchflow outbox --status failed 查看。")
         if row.status != "failed":

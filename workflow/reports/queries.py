@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, History, Waiver
 from workflow.errors import NotFound
 from workflow.lifecycle.engine import load_case
@@ -73,7 +74,7 @@ def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
     """
     picked = keys.order_by(*order)
     if limit:
-        picked = picked.limit(limit)
+        picked = picked.limit(values.check_int(limit, "--limit", low=1))
     picked = picked.subquery()
     return (
         select(col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version))
