@@ -1027,9 +1027,10 @@ SEND_STATUS = {"sent": "已发送", "retry": "稍后重试", "failed": "失败",
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="只列出将要发送的消息，不写入、不发送。")
 @click.option("--digest", is_flag=True, help="同时立即发送给党委组织部的逾期汇总（每天至多一次）。")
+@click.option("--verbose", "-v", is_flag=True, help="试运行时打印每封消息的全文。")
 @config_option
 @pass_opts
-def remind(opts: Options, dry_run: bool, digest: bool, config_path: str | None) -> None:
+def remind(opts: Options, dry_run: bool, digest: bool, verbose: bool, config_path: str | None) -> None:
     """扫描一次（R14）：把此刻到期的提醒排入发件箱并发送，列出排入和发送的消息。
 
     Example: branchflow --now 2024-05-03T09:00 remind --dry-run
@@ -1044,12 +1045,13 @@ def remind(opts: Options, dry_run: bool, digest: bool, config_path: str | None) 
     rows = reminders.report_rows(report)
 
     def human() -> None:
-        shown = [{**r, "cases": "、".join(map(str, r["cases"])), "status": SEND_STATUS.get(r["status"], r["status"])} for r in rows]
-        table(shown, {"channel": "渠道", "recipient": "收件人", "cases": "申报", "status": "状态", "error": "错误"})
-        done = Counter(r["status"] for r in rows)
         if dry_run:
+            _preview_table(rows, verbose)
             click.echo(f"试运行（未写入、未发送）：将新排入 {len(report.queued)} 条提醒，发出 {len(rows)} 封消息。")
         else:
+            shown = [{**r, "cases": "、".join(map(str, r["cases"])), "status": SEND_STATUS.get(r["status"], r["status"])} for r in rows]
+            table(shown, {"channel": "渠道", "recipient": "收件人", "cases": "申报", "status": "状态", "error": "错误"})
+            done = Counter(r["status"] for r in rows)
             click.echo(
                 f"新排入 {len(report.queued)} 条提醒；发出 {done['sent']} 封，稍后重试 {done['retry']} 封，失败 {done['failed']} 封；"
                 f"作废 {report.cancelled} 条（申报已离开该阶段或已延期）。"
@@ -1061,6 +1063,27 @@ def remind(opts: Options, dry_run: bool, digest: bool, config_path: str | None) 
             click.echo(f"注意：发件箱中有 {n} 条 {channel} 渠道的提醒待发，本机未启用该渠道（BRANCHFLOW_CHANNELS）。", err=True)
 
     emit(opts, rows, human)
+
+
+def _preview_table(rows: Sequence[Mapping[str, Any]], verbose: bool) -> None:
+    """A dry run's messages: one line per case in each (kind, due date), the subject; with --verbose the text."""
+    lines = [
+        {
+            "channel": r["channel"],
+            "recipient": r["recipient"] if n == 0 else "",
+            "case": item["case"],
+            "kind": item["kind_label"],
+            "due_at": item["due_at"],
+            "subject": r["subject"] if n == 0 else "",
+        }
+        for r in rows
+        for n, item in enumerate(r["items"])
+    ]
+    table(lines, {"channel": "渠道", "recipient": "收件人", "case": "申报", "kind": "类型", "due_at": "截止", "subject": "主题"})
+    if verbose:
+        for r in rows:
+            click.echo(f"\n—— {r['channel']} → {r['recipient']}：{r['subject']}")
+            click.echo(r["text"])
 
 
 @cli.group("outbox", invoke_without_command=True)

@@ -186,3 +186,26 @@ def test_a_broken_reminders_section_names_the_file_and_the_line(name: str, line:
     with pytest.raises(SpecError) as err:
         spec.load_file(path)
     assert err.value.message == f"状态配置文件有误：{path} 第 {line} 行{message}"
+
+
+@sqlite_only
+def test_remind_dry_run_shows_per_message_the_kind_the_due_date_and_the_subject(bf: Bf) -> None:
+    """Issue 8 item 14: dry runs at different dates tell which reminder each would be; --verbose the whole text."""
+    cid = draft_case(bf)  # the draft is due 2024-05-06; 7d fires 04-29 08:30, 3wd 04-28 (调休 Sunday)
+    kinds = {}
+    for when in ("2024-04-27T09:00", "2024-04-28T09:00", "2024-04-29T09:00", "2024-05-07T09:00"):
+        rows = bf.json("remind", "--dry-run", now=when)
+        kinds[when] = {(i["case"], i["kind_label"], i["due_at"][:10]) for r in rows for i in r["items"]}
+        assert all(r["subject"].startswith("【特色支部创建】") for r in rows) or not rows
+    assert kinds["2024-04-27T09:00"] == set()
+    assert kinds["2024-04-28T09:00"] == {(cid, "截止前 3 个工作日", "2024-05-06")}
+    assert kinds["2024-04-29T09:00"] == {(cid, "截止前 7 天", "2024-05-06")}
+    assert kinds["2024-05-07T09:00"] == {(cid, "逾期通知", "2024-05-06")}
+    table = bf.ok("remind", "--dry-run", now="2024-04-29T09:00").stdout
+    assert "截止前 7 天" in table and "主题" in table and "2024-05-06" in table
+    verbose = bf.ok("remind", "--dry-run", "--verbose", now="2024-05-07T09:00").stdout
+    assert "以下申报已超过截止时间" in verbose and "需要做的" in verbose
+    digest = bf.json("remind", "--dry-run", "--digest", now="2024-05-07T09:00")
+    assert ("逾期汇总" in {i["kind_label"] for r in digest for i in r["items"]})
+    # nothing was written by any of them
+    assert bf.json("outbox") == []

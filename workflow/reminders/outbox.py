@@ -147,7 +147,7 @@ def claim(store: Store, spec: Spec, now: datetime, owner: str, channel: str, rec
             )
         if not live:
             return None, len(stale)
-        items = [_item(spec, r[0], r[3], r[4]) for r in live]
+        items = [item(spec, r[0], r[3], r[4]) for r in live]
         ids = tuple(r[0].id for r in live if r[0].id is not None)
         key = message_key([row_key(o.case_id, o.state, o.due_at, o.offset, o.recipient, o.channel) for o, *_ in live])
         name = live[0][0].recipient_name or recipient
@@ -182,7 +182,8 @@ def claim(store: Store, spec: Spec, now: datetime, owner: str, channel: str, rec
         return Claim(owner, message, delivery.id, attempt_id, cases, resend), len(stale)
 
 
-def _item(spec: Spec, row: Outbox, branch: str, committee: str) -> Item:
+def item(spec: Spec, row: Outbox, branch: str, committee: str) -> Item:
+    """One outbox row as an entry of a message (the row need not be stored: a dry run previews planned rows)."""
     state = spec.by_id.get(row.state)
     owner = state.owner if state else None
     action = spec.reminders.actions.get(row.state) or _default_action(spec, row.state)

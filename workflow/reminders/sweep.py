@@ -24,10 +24,10 @@ from sqlmodel import Session, SQLModel, col
 
 from workflow import access
 from workflow.dates import clock, workdays
-from workflow.db.models import Branch, Case, Outbox, User
+from workflow.db.models import Branch, Case, Committee, Outbox, User
 from workflow.reminders import outbox
 from workflow.reminders.outbox import Result
-from workflow.reminders.transports import Channel
+from workflow.reminders.transports import Channel, Item, body, subject
 from workflow.spec import Offset, Spec
 from workflow.workspace import Workspace
 
@@ -92,6 +92,7 @@ class SweepReport:
     cancelled: int = 0
     no_recipient: list[tuple[int, str]] = field(default_factory=list)  # (case, state) nobody could be told about
     waiting: dict[str, int] = field(default_factory=dict)  # pending rows of channels not configured here
+    previews: list[Preview] = field(default_factory=list)  # dry run: each message as it would go out
 
 
 def _audience(
@@ -253,7 +254,7 @@ def sweep(
         with ws.store.read() as s:
             access.require_org(ws.actor(s), "发送提醒")
             report.queued, report.no_recipient = decide(s, spec, now, names, digest)
-        report.results = _preview(ws, report.queued, names)
+        report.results, report.previews = _preview(ws, report.queued, names)
         return report
     with ws.store.write() as s:
         access.require_org(ws.actor(s), "发送提醒")
@@ -267,34 +268,118 @@ def sweep(
     return report
 
 
-def _preview(ws: Workspace, queued: Sequence[Planned], channels: Sequence[str]) -> list[Result]:
-    """What a sweep would send: the rows it would queue plus those already waiting, per message."""
-    grouped: dict[tuple[str, str], tuple[set[int], set[int]]] = {}
+UNIT_LABELS = {"d": "天", "wd": "个工作日", "h": "小时"}
+
+
+def kind_label(kind: str, offset: str) -> str:
+    """What kind of reminder a row is, as staff say it: 截止前 7 天, 截止前 3 个工作日, 逾期通知, 逾期汇总."""
+    if kind == "overdue":
+        return "逾期通知"
+    if kind == "digest":
+        return "逾期汇总"
+    amount, unit = str(offset).rstrip("dwh"), str(offset)[len(str(offset).rstrip("dwh")) :]
+    return f"截止前 {amount} {UNIT_LABELS.get(unit, unit)}"
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    """One case in a previewed message."""
+
+    case_id: int
+    kind: str  # before | overdue | digest
+    kind_label: str
+    due_at: datetime  # aware
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A message a dry run would send: to whom, by which channel, about what, with its whole text."""
+
+    channel: str
+    recipient: str
+    recipient_name: str
+    subject: str
+    text: str
+    items: tuple[PreviewItem, ...]
+    outbox_ids: tuple[int, ...]  # rows already waiting in the outbox (planned rows have none yet)
+
+
+def _preview(ws: Workspace, queued: Sequence[Planned], channels: Sequence[str]) -> tuple[list[Result], list[Preview]]:
+    """What a sweep would send, message by message: the rows it would queue plus those already waiting,
+    composed exactly as the sender composes them (subject, text)."""
+    spec, now = ws.spec, ws.now
+    now_db = clock.to_db(now)
+    grouped: dict[tuple[str, str], list[tuple[Outbox, int]]] = {}  # (channel, recipient) -> [(row, stored id or 0)]
+    names: dict[str, str] = {}
     for p in queued:
-        grouped.setdefault((p.channel, p.recipient), (set(), set()))[0].add(p.case_id)
-    now_db = clock.to_db(ws.now)
+        row = Outbox(
+            case_id=p.case_id,
+            state=p.state,
+            due_at=p.due_at,
+            offset=p.offset,
+            kind=p.kind,
+            recipient=p.recipient,
+            recipient_name=p.recipient_name,
+            channel=p.channel,
+        )
+        grouped.setdefault((p.channel, p.recipient), []).append((row, 0))
+        names.setdefault(p.recipient, p.recipient_name)
     with ws.store.read() as s:
-        pending = s.execute(
-            select(col(Outbox.id), col(Outbox.channel), col(Outbox.recipient), col(Outbox.case_id)).where(
-                col(Outbox.status) == "pending",
-                col(Outbox.next_try_at) <= now_db,
-                col(Outbox.channel).in_(channels),
-                or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now_db),
+        pending = (
+            s.execute(
+                select(Outbox).where(
+                    col(Outbox.status) == "pending",
+                    col(Outbox.next_try_at) <= now_db,
+                    col(Outbox.channel).in_(channels),
+                    or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now_db),
+                )
             )
-        ).all()
-    for row_id, channel, recipient, case_id in pending:
-        cases, ids = grouped.setdefault((channel, recipient), (set(), set()))
-        cases.add(case_id)
-        ids.add(row_id)
-    return [
-        Result(channel, recipient, tuple(sorted(cases)), tuple(sorted(ids)), "dry-run")
-        for (channel, recipient), (cases, ids) in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-    ]
+            .scalars()
+            .all()
+        )
+        for row in pending:
+            grouped.setdefault((row.channel, row.recipient), []).append((row, row.id or 0))
+            names.setdefault(row.recipient, row.recipient_name or row.recipient)
+        case_ids = sorted({row.case_id for rows in grouped.values() for row, _ in rows})
+        where: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start : start + 500]
+            q = (
+                select(col(Case.id), col(Branch.name), col(Committee.name))
+                .join(Branch, col(Branch.id) == col(Case.branch_id))
+                .join(Committee, col(Committee.id) == col(Branch.committee_id))
+                .where(col(Case.id).in_(chunk))
+            )
+            where.update({cid: (branch, committee) for cid, branch, committee in s.execute(q)})
+        results: list[Result] = []
+        previews: list[Preview] = []
+        for (channel, recipient), rows in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            items: list[Item] = [outbox.item(spec, row, *where.get(row.case_id, ("", ""))) for row, _ in rows]
+            ids = tuple(sorted(i for _, i in rows if i))
+            cases = tuple(sorted({row.case_id for row, _ in rows}))
+            title = subject(items, now)
+            name = names.get(recipient) or recipient
+            results.append(Result(channel, recipient, cases, ids, "dry-run", subject=title))
+            previews.append(
+                Preview(
+                    channel,
+                    recipient,
+                    name,
+                    title,
+                    body(name, items, now),
+                    tuple(
+                        PreviewItem(row.case_id, row.kind, kind_label(row.kind, row.offset), clock.from_db(row.due_at)) for row, _ in rows
+                    ),
+                    ids,
+                )
+            )
+    return results, previews
 
 
 def report_rows(report: SweepReport) -> list[dict[str, Any]]:
-    """One object per message (for `remind --json` and the table)."""
-    return [
+    """One object per message (for `remind --json` and the table); a dry run adds each message's entries
+    (case, kind, due date) and its whole text."""
+    rows = [
         {
             "channel": r.channel,
             "recipient": r.recipient,
@@ -306,3 +391,7 @@ def report_rows(report: SweepReport) -> list[dict[str, Any]]:
         }
         for r in report.results
     ]
+    for row, preview in zip(rows, report.previews, strict=False):
+        row["items"] = [{"case": i.case_id, "kind": i.kind, "kind_label": i.kind_label, "due_at": i.due_at} for i in preview.items]
+        row["text"] = preview.text
+    return rows
