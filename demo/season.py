@@ -276,6 +276,15 @@ def _write_inputs(folder: Path) -> None:
     (folder / "盖章扫描件.pdf").write_bytes(b"%PDF-1.4 demo stamped scan")
 
 
+# What each exit code means (the README's 退出码 table), said after a step the demo expects to be refused.
+REFUSALS = {
+    1: "按通知的规则或权限被拒绝",
+    2: "输入有误（用法、文件或数据格式）",
+    3: "找不到要操作的对象",
+    4: "版本冲突：申报已被他人修改，须重新查看后再操作",
+}
+
+
 class DemoFailed(BranchflowError):
     """A step did not behave as the notice says."""
 
@@ -303,5 +312,5 @@ def run(runner: Runner, keep: str | None, echo: Echo) -> None:
             if code != step.expect:
                 raise DemoFailed(f"演示步骤结果不符：{shown}（退出码 {code}，应为 {step.expect}）")
             if code:
-                echo(f"（退出码 {code}：按通知要求被拒绝，未做任何修改）")
+                echo(f"（退出码 {code}：{REFUSALS.get(code, '操作未完成')}，未做任何修改）")
         echo("\n演示完成：2024 年度的全过程，每条规则都按通知执行。")
