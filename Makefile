@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/branchflow demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check workflow jobs demo cli.py tests bench
+	$(BIN)/ruff check workflow jobs demo web cli.py tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -434,6 +434,65 @@ def user_list(opts: Options) -> None:
     emit(opts, rows, lambda: table(rows, {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱"}))
 
 
+def _read_password(name: str) -> str:
+    """The new password from standard input: asked twice on a terminal, read once (one line) from a pipe."""
+    from workflow import UsageError
+
+    if sys.stdin.isatty():
+        first = click.prompt(f"{name} 的新密码", hide_input=True, err=True)
+        second = click.prompt("再输入一次", hide_input=True, err=True)
+        if first != second:
+            raise UsageError("两次输入的密码不一致：请重新运行。")
+        return str(first)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise UsageError("没有读到密码：请从标准输入提供，例如 printf '%s\\n' 新密码 | branchflow user password 张老师。")
+    return line
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--temporary", is_flag=True, help="临时密码：该用户下次登录时须修改。")
+@pass_opts
+def user_password(opts: Options, name: str, temporary: bool) -> None:
+    """设置网页登录密码（从标准输入读取；至少 8 个字符，不能与用户名相同），并结束该用户已有的登录。
+
+    Example: printf '%s\\n' 'Zzb-2024-pass' | branchflow user password zzb --temporary
+    """
+    from workflow import auth
+
+    data = auth.set_password(opts.workspace(), name, _read_password(name), temporary)
+    note = "（临时密码，下次登录须修改）" if temporary else ""
+    emit(opts, data, lambda: click.echo(f"已设置用户 {name} 的密码{note}；结束了 {data['sessions_ended']} 个已登录的会话。"))
+
+
+@user.command("token")
+@click.argument("name")
+@click.option("--label", default="", help="令牌用途说明，如 “人事系统同步”。")
+@click.option("--revoke-all", is_flag=True, help="吊销该用户的全部令牌（不创建新令牌）。")
+@pass_opts
+def user_token(opts: Options, name: str, label: str, revoke_all: bool) -> None:
+    """为脚本和其他系统创建 API 令牌（只显示这一次，单独在最后一行；以 Authorization: Bearer … 使用）。
+
+    Example: branchflow user token zzb --label 人事系统同步
+    """
+    from workflow import auth
+
+    if revoke_all:
+        done = auth.revoke_tokens(opts.workspace(), name)
+        emit(opts, done, lambda: click.echo(f"已吊销用户 {name} 的 {done['revoked']} 个令牌。"))
+        return
+    made = auth.new_token(opts.workspace(), name, label)
+
+    purpose = f"（{made['label']}）" if made["label"] else ""
+
+    def human() -> None:
+        click.echo(f"已为用户 {name} 创建令牌{purpose}，只显示这一次，请妥善保存：")
+        click.echo(made["token"])
+
+    emit(opts, {"token": made["token"]}, human)
+
+
 @cli.group()
 def roster() -> None:
     """支部名单。

@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "cases": "workflow.records.cases",
     "deadlines": "workflow.records.deadlines",
     "users": "workflow.records.users",
+    "auth": "workflow.records.auth",
     "queries": "workflow.reports.queries",
     "ics": "workflow.reports.ics",
     "export": "workflow.reports.export",
@@ -53,6 +54,7 @@ __all__ = [
     "UsageError",
     "Workspace",
     "access",
+    "auth",
     "bulk",
     "case_import",
     "cases",
@@ -86,7 +88,7 @@ if TYPE_CHECKING:
     from workflow.errors import BranchflowError, UsageError
     from workflow.intake import case_import, roster
     from workflow.lifecycle import bulk, engine
-    from workflow.records import cases, deadlines, users
+    from workflow.records import auth, cases, deadlines, users
     from workflow.reminders import channels, outbox
     from workflow.reminders import transports as notify
     from workflow.reports import export, ics, queries

@@ -224,3 +224,57 @@ class DeliveryAttempt(SQLModel, table=True):
     finished_at: datetime | None = utc(nullable=True)
     outcome: str = ""  # sent | temporary | permanent ('' while in progress)
     error: str = ""
+
+
+class Credential(SQLModel, table=True):
+    """A user's web password: an argon2id hash only; `temporary` makes the user change it at the next login."""
+
+    __tablename__ = "credential"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", unique=True)
+    password_hash: str
+    temporary: bool = False
+    changed_at: datetime = utc()
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser: the cookie holds a random id, the database only its sha256.
+
+    The role and scope the user had at login are kept, so a role change ends the session even if the
+    command that changed it did not end it explicitly.
+    """
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True)  # sha256 hex of the cookie's value
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    role: str
+    committee_id: int | None = None
+    branch_id: int | None = None
+    csrf: str
+    address: str = ""
+    created_at: datetime = utc()
+    seen_at: datetime = utc()
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login, for throttling by user name and by address (kept in the database: shared by every worker)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_name_at", "name", "at"), Index("ix_login_failure_address_at", "address", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    address: str
+    at: datetime = utc()
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for scripts (`Authorization: Bearer …`), stored as its sha256 only."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(unique=True)
+    label: str = ""
+    created_at: datetime = utc()
+    last_used_at: datetime | None = utc(nullable=True)
+    revoked_at: datetime | None = utc(nullable=True)
