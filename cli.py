@@ -103,7 +103,8 @@ def _speak_chinese() -> None:
 
 def usage_message(exc: click.UsageError) -> str:
     """click's usage error as one Chinese line: `用法错误：没有命令 stauts，您是否要输入 status？请运行 … --help 查看用法。`"""
-    text = re.sub(r"'([^'\s]*)'", r"\1", exc.format_message().strip()).rstrip(".。")
+    # click quotes names it prints ('status', '--frob', 'CASE_ID'); Chinese text needs no quotes around them
+    text = re.sub(r"'(-{0,2}[A-Za-z][\w-]*)'", r"\1", exc.format_message().strip()).rstrip(".。")
     text = text.replace(" 您是否", "，您是否").replace(" （您是否", "（您是否")
     command = exc.ctx.command_path.split(" ", 1)[1] + " " if exc.ctx and " " in exc.ctx.command_path else ""
     return f"用法错误：{text}{'' if text.endswith(('？', '）')) else '。'}请运行 branchflow {command}--help 查看用法。"

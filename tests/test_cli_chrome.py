@@ -34,7 +34,10 @@ def test_a_mistyped_command_is_answered_in_chinese_with_the_closest_name() -> No
         (("case", "new", "--title", "x", "--theme", "其他"), "用法错误：缺少选项 --branch。请运行 branchflow case new --help 查看用法。"),
         (("advance",), "用法错误：缺少参数 CASE_ID。请运行 branchflow advance --help 查看用法。"),
         (("status", "--frob"), "用法错误：没有选项 --frob。请运行 branchflow status --help 查看用法。"),
-        (("status", "--limit", "many"), "用法错误：--limit 的值无效：many 不是有效的整数。请运行 branchflow status --help 查看用法。"),
+        (
+            ("case", "attach", "1", "README.md", "--kind", "photo"),
+            "用法错误：--kind 的值无效：photo 不是以下之一：form, stamped_scan。请运行 branchflow case attach --help 查看用法。",
+        ),
     ],
 )
 def test_missing_argument_no_such_option_and_invalid_value_are_chinese(argv: tuple[str, ...], expected: str) -> None:
