@@ -1,8 +1,8 @@
 """Fire one trigger on many cases: each case decided on its own, written in chunks of one transaction each.
 
-Every case passes the same checks as `engine.decide` (graph, role, scope, inputs, rules, version)
-and is written with the same values as `engine.apply` (a versioned UPDATE and one history row), but a
-chunk's facts come from a few grouped queries (`facts.Batch`) and its writes from a couple of statements
+Every case is decided by `engine.Decider`, as `advance` decides one (a chunk is its batch: its facts come
+from a few grouped queries), and written with the same values as `engine.apply` (a versioned UPDATE and
+one history row), but a chunk's writes come from a couple of statements
 (executemany on SQLite, set-based on PostgreSQL) whose matched row count is checked. A refused case writes
 nothing; a crash loses only the chunk in progress, whose cases stay untouched.
 """
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
@@ -20,15 +19,13 @@ from sqlalchemy import BigInteger, Integer, bindparam, func, insert, literal, se
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlmodel import Session, col
 
-from workflow import access
 from workflow.access import Actor
-from workflow.dates import clock
 from workflow.db import values
-from workflow.db.models import Branch, Campaign, CampaignDue, Case, Committee, History
+from workflow.db.models import Branch, Campaign, Case, Committee, History
 from workflow.errors import BranchflowError, Conflict, NotFound, Refused, UsageError
 from workflow.lifecycle import engine
 from workflow.lifecycle import facts as facts_mod
-from workflow.spec import TransitionSpec, rules
+from workflow.spec import TransitionSpec
 from workflow.workspace import Workspace
 
 CHUNK = 1000
@@ -45,14 +42,6 @@ class Outcome(NamedTuple):
     dest: str = ""
     due_at: datetime | None = None
     version: int | None = None
-
-
-@dataclass(frozen=True)
-class _Group:
-    """What the Machine says once per source state: whether the trigger fires from it, and where to."""
-
-    possible: bool
-    dest: str
 
 
 class BulkRun:
@@ -88,7 +77,6 @@ class BulkRun:
         self.chunk_size = chunk_size
         self.done = 0
         self.refused = 0
-        self._groups: dict[str, _Group] = {}
         self._templates: dict[tuple[str, int], _Template] = {}
         self._after: tuple[datetime | None, int] = (None, 0)  # where `--state` selection goes on from
         self._position = 0  # where `--ids` goes on from
@@ -177,17 +165,9 @@ class BulkRun:
     def _chunk(
         self, session: Session, actor: Actor, wanted: list[int], loaded: dict[int, facts_mod.CaseRow], carried: facts_mod.Pending | None
     ) -> list[Outcome]:
-        """Decide every case of one chunk in order, then write the ones decided (unless a dry run)."""
-        spec = self.ws.spec
-        transition = self.transition
+        """Decide every case of one chunk in order (`engine.Decider`, the chunk a batch), then write the ones decided (unless a dry run)."""
         rows = [loaded[i] for i in wanted if i in loaded]
-        batch = facts_mod.Batch(session, spec, rows, carried, transition.conditions) if transition.conditions else None
-        dues = self._dues(session, rows)
-        try:
-            access.require_trigger(actor, transition, spec)
-            role_error: BranchflowError | None = None
-        except BranchflowError as exc:
-            role_error = exc
+        decider = engine.Decider(session, self.ws.spec, actor, self.transition.trigger, self.inputs, self.ws.now, rows, carried)
         out: list[Outcome] = []
         decided: dict[tuple[str, int], list[tuple[int, int]]] = {}  # (source state, campaign) → [(id, version read)]
         for case_id in wanted:
@@ -196,18 +176,17 @@ class BulkRun:
                 out.append(Outcome(case_id, False, NotFound(f"没有编号为 {case_id} 的申报：请用 branchflow status 查看申报编号。")))
                 continue
             try:
-                dest = self._decide(actor, row, role_error, batch)
+                if self.committee_id is not None and row.committee_id != self.committee_id:
+                    raise Refused(f"申报 {row.id}（{row.branch}）属于{row.committee}，不属于 --committee 指定的{self.committee}：未处理。")
+                decision = decider.decide(row)
             except BranchflowError as exc:
                 out.append(Outcome(case_id, False, exc, source=row.state))
                 continue
-            due = dues[(row.campaign_id, dest)]
             key = (row.state, row.campaign_id)
             if key not in self._templates:
-                self._templates[key] = self._template(actor, row, dest, due)
+                self._templates[key] = self._template(actor, decision)
             decided.setdefault(key, []).append((row.id, row.version))
-            if batch is not None:
-                batch.moved(row, dest)
-            out.append(Outcome(case_id, True, None, row.state, dest, due, row.version + 1))
+            out.append(Outcome(case_id, True, None, row.state, decision.dest, decision.due, row.version + 1))
         if decided and not self.dry_run:
             groups = [(key, self._templates[key], pairs) for key, pairs in decided.items()]
             if self._writer.write(session, groups) != sum(len(pairs) for pairs in decided.values()):
@@ -215,59 +194,14 @@ class BulkRun:
                 raise Conflict("有申报在批量处理中被他人修改，本批未写入（之前的批次已保存）：请重新运行同一命令。")
         return out
 
-    def _template(self, actor: Actor, row: facts_mod.CaseRow, dest: str, due: datetime | None) -> _Template:
+    def _template(self, actor: Actor, decision: engine.Decision) -> _Template:
         """What a transition writes for every case of one (source state, campaign) group, built by
         `engine.case_values` and `engine.history_values` (the rows differ only in the case id and version)."""
         now = self.ws.now
-        values = engine.case_values(row, self.inputs, dest, due, now)
-        history = engine.history_values(self.ws.spec, actor, row, self.transition, self.inputs, dest, now, self.comment)
+        row, transition, inputs, dest, due = decision
+        values = engine.case_values(row, inputs, dest, due, now)
+        history = engine.history_values(self.ws.spec, actor, row, transition, inputs, dest, now, self.comment)
         return _Template({k: v for k, v in values.items() if k != "version"}, {k: v for k, v in history.items() if k != "case_id"})
-
-    def _decide(self, actor: Actor, row: facts_mod.CaseRow, role_error: BranchflowError | None, batch: facts_mod.Batch | None) -> str:
-        """Every check of `engine.decide` for one case, in the same order; returns the destination."""
-        spec = self.ws.spec
-        transition = self.transition
-        if self.committee_id is not None and row.committee_id != self.committee_id:
-            raise Refused(f"申报 {row.id}（{row.branch}）属于{row.committee}，不属于 --committee 指定的{self.committee}：未处理。")
-        group = self._groups.get(row.state)
-        if group is None:
-            graph = engine.graph(spec)
-            possible = transition.trigger in graph.triggers(row.state)
-            group = self._groups[row.state] = _Group(possible, graph.dest(row.state, transition.trigger) if possible else "")
-        if not group.possible:
-            raise engine.refuse_invalid(spec, row, transition.trigger)
-        if role_error is not None:
-            raise role_error
-        access.require_scope(actor, row.committee_id, row.branch_id)
-        if batch is not None:
-            reasons = rules.check(transition.conditions, batch.facts(row, self.ws.now, self.inputs))
-            if reasons:
-                raise engine.rule_refusal(row, transition, reasons)
-        return group.dest
-
-    def _dues(self, session: Session, rows: Sequence[facts_mod.CaseRow]) -> dict[tuple[int, str], datetime | None]:
-        """The due date a case gets on arriving in each state, per campaign (as `engine.decide` computes it)."""
-        spec = self.ws.spec
-        until = self.inputs.get("until")
-        dues: dict[tuple[int, str], datetime | None] = {}
-        stored = {
-            (c, s): clock.from_db(d)
-            for c, s, d in session.execute(
-                select(col(CampaignDue.campaign_id), col(CampaignDue.state), col(CampaignDue.due_at)).where(
-                    col(CampaignDue.campaign_id).in_({r.campaign_id for r in rows})
-                )
-            )
-        }
-        for campaign_id in {r.campaign_id for r in rows}:
-            for state in spec.by_id.values():
-                if state.terminal:
-                    due = None
-                elif isinstance(until, date):
-                    due = clock.end_of_day(until)
-                else:
-                    due = engine.arrival_due(spec, stored.get((campaign_id, state.id)), self.ws.now)
-                dues[(campaign_id, state.id)] = due
-        return dues
 
 
 class _Template(NamedTuple):
@@ -449,8 +383,7 @@ def advance_many(
         known = "、".join(f"{t.trigger}（{t.label}）" for t in spec.transitions)
         raise UsageError(f"没有操作 {trigger!r}；可用的操作：{known}。")
     typed = engine.parse_inputs(transition, inputs or {})
-    if isinstance(typed.get("until"), date) and clock.end_of_day(typed["until"]) <= ws.now:
-        raise UsageError(f"新的截止日期 {typed['until']} 已经过去：请给一个今天以后的日期。")
+    engine.require_future_until(typed, ws.now)
     if state is not None:
         spec.state(state)
     with ws.store.read() as session:

@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from workflow.dates import clock
 from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, Waiver
 from workflow.spec import Spec
-from workflow.spec.rules import PLAN_FIELDS, Facts
+from workflow.spec.rules import CONDITIONS, FACT_GROUPS, PLAN_FIELDS, Facts
 
 
 class CaseRow(NamedTuple):
@@ -139,28 +139,11 @@ def _ids_value(dialect: str, values: Sequence[int]) -> Any:
     return json.dumps(list(values)) if dialect == "sqlite" else list(values)
 
 
-# Which gathered facts each named condition reads; the other fields of `Facts` come from the case
-# row, `now` and the inputs. A condition not listed here gets everything.
-NEEDS: dict[str, frozenset[str]] = {
-    "r1_attested": frozenset(),
-    "r2_no_repeat": frozenset({"participation", "waivers"}),
-    "r3_single_case": frozenset({"live"}),
-    "r4_model_cycle": frozenset({"participation"}),
-    "r5_quota": frozenset({"quota"}),
-    "r6_one_theme": frozenset(),
-    "r7_complete_plan": frozenset(),
-    "r8_attachments": frozenset({"attachments"}),
-    "r8_on_time": frozenset(),
-    "r9_excellent": frozenset(),
-}
-EVERYTHING = frozenset({"attachments", "waivers", "live", "participation", "quota"})
-
-
 def needs(conditions: Sequence[str] | None) -> frozenset[str]:
-    """The fact groups these conditions read (None: every group)."""
+    """The fact groups these conditions read, as each declares next to its rule (None, or an unknown name: every group)."""
     if conditions is None:
-        return EVERYTHING
-    return frozenset().union(*(NEEDS.get(c, EVERYTHING) for c in conditions))
+        return FACT_GROUPS
+    return frozenset().union(*(c.needs if (c := CONDITIONS.get(name)) is not None else FACT_GROUPS for name in conditions))
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,11 +1,15 @@
-"""The notice's rules as named conditions: pure functions of a case's facts, returning a reason or None."""
+"""The notice's rules as named conditions: pure functions of a case's facts.
+
+Each condition is declared with the rule it enforces and the fact groups it reads (`@condition`), and
+answers a `Refusal` — (rule id, reason) as data — or None when the case passes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from workflow.dates import clock
 
@@ -47,7 +51,49 @@ class Facts:
 
 Rule = Callable[[Facts], str | None]
 
+# The groups of facts `lifecycle.facts.Batch` gathers with its own queries; the other fields of `Facts`
+# come from the case row, `now` and the inputs, and cost nothing.
+FACT_GROUPS = frozenset({"attachments", "waivers", "live", "participation", "quota"})
 
+
+class Refusal(NamedTuple):
+    """Why a condition refuses a case: the rule's id ("R5") and the reason as users read it (which names the rule)."""
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A named condition: the rule it enforces, the fact groups it reads, and its test (a reason, or None)."""
+
+    name: str
+    rule: str
+    needs: frozenset[str]
+    test: Rule
+
+    def __call__(self, facts: Facts) -> Refusal | None:
+        reason = self.test(facts)
+        return None if reason is None else Refusal(self.rule, reason)
+
+
+CONDITIONS: dict[str, Condition] = {}
+
+
+def condition(rule: str, needs: tuple[str, ...] = ()) -> Callable[[Rule], Rule]:
+    """Register the decorated function as the condition of its name, enforcing `rule` and reading `needs`."""
+    unknown = set(needs) - FACT_GROUPS
+    if unknown:
+        raise ValueError(f"unknown fact groups {sorted(unknown)}; known: {sorted(FACT_GROUPS)}")
+
+    def register(test: Rule) -> Rule:
+        CONDITIONS[test.__name__] = Condition(test.__name__, rule, frozenset(needs), test)
+        return test
+
+    return register
+
+
+@condition("R1")
 def r1_attested(f: Facts) -> str | None:
     """R1: the committee attests basic conditions and true, accurate, feasible material."""
     if f.inputs.get("attest") is True:
@@ -55,6 +101,7 @@ def r1_attested(f: Facts) -> str | None:
     return "R1 基本条件：提交时分党委须确认支部具备基本条件、材料真实准确可行（请加 --data attest=true）。"
 
 
+@condition("R2", needs=("participation", "waivers"))
 def r2_no_repeat(f: Facts) -> str | None:
     """R2: a branch that took part last year does not take part, unless org waived it."""
     if not f.took_part_last_year or f.model_in_cycle or "R2" in f.waived:
@@ -62,6 +109,7 @@ def r2_no_repeat(f: Facts) -> str | None:
     return "R2 不重复参与：该支部上一年度已参与创建，原则上不参加本年度；如确需参加，请党委组织部登记例外（waive --rule R2）。"
 
 
+@condition("R3", needs=("live",))
 def r3_single_case(f: Facts) -> str | None:
     """R3: a branch has at most one live case per campaign (no joint applications)."""
     if f.other_live_cases == 0:
@@ -69,6 +117,7 @@ def r3_single_case(f: Facts) -> str | None:
     return "R3 不联合申报：该支部本年度已有一个有效申报，不能再建第二个；请先撤回原申报。"
 
 
+@condition("R4", needs=("participation",))
 def r4_model_cycle(f: Facts) -> str | None:
     """R4: a national model branch takes part once within its cultivation cycle."""
     if not f.model_in_cycle or f.model_participations_in_cycle == 0:
@@ -76,6 +125,7 @@ def r4_model_cycle(f: Facts) -> str | None:
     return "R4 样板支部：该样板支部在本培育创建周期内已参与过一次特色支部创建，不能再次参与。"
 
 
+@condition("R5", needs=("quota",))
 def r5_quota(f: Facts) -> str | None:
     """R5: a committee recommends 1–2 branches by its size; model branches are not counted."""
     if f.model_in_cycle or f.quota_used < f.quota_limit:
@@ -95,11 +145,13 @@ def theme_problem(theme: str, note: str, themes: tuple[str, ...], other: str) ->
     return f"R6 创建方向：“{theme or '（未填）'}”不是可选方向，请从 {allowed} 中选一个。"
 
 
+@condition("R6")
 def r6_one_theme(f: Facts) -> str | None:
     """R6: exactly one of the five aspects, or 其他 with a description."""
     return theme_problem(f.theme, f.theme_note, f.themes, f.other_theme)
 
 
+@condition("R7")
 def r7_complete_plan(f: Facts) -> str | None:
     """R7: the plan states every required item; each missing one is named."""
     missing = [label for key, label in PLAN_FIELDS.items() if not (f.plan.get(key) or "").strip()]
@@ -108,6 +160,7 @@ def r7_complete_plan(f: Facts) -> str | None:
     return f"R7 方案不完整：缺少{'、'.join(missing)}；请用 case set 补全后再提交。"
 
 
+@condition("R8", needs=("attachments",))
 def r8_attachments(f: Facts) -> str | None:
     """R8: both the electronic form and the stamped scan are attached."""
     missing = [label for kind, label in ATTACHMENT_KINDS.items() if kind not in f.attachments]
@@ -116,6 +169,7 @@ def r8_attachments(f: Facts) -> str | None:
     return f"R8 申报材料：缺少{'、'.join(missing)}；请用 case attach 上传后再提交。"
 
 
+@condition("R8")
 def r8_on_time(f: Facts) -> str | None:
     """R8: no submission after the due date unless org extended the case."""
     if f.due_at is None or f.now <= f.due_at:
@@ -123,6 +177,7 @@ def r8_on_time(f: Facts) -> str | None:
     return f"R8 申报截止：申报已于 {clock.show(f.due_at)} 截止；如需补报，请党委组织部为该申报延期（extend）。"
 
 
+@condition("R9")
 def r9_excellent(f: Facts) -> str | None:
     """R9: only a case rated excellent (score at or above the threshold) is approved."""
     if f.score is not None and f.score >= f.excellent_score:
@@ -131,25 +186,8 @@ def r9_excellent(f: Facts) -> str | None:
     return f"R9 评审优秀：立项须评审分不低于 {f.excellent_score:g}，{got}；可选择“不予立项”（decline）。"
 
 
-CONDITIONS: dict[str, Rule] = {
-    "r1_attested": r1_attested,
-    "r2_no_repeat": r2_no_repeat,
-    "r3_single_case": r3_single_case,
-    "r4_model_cycle": r4_model_cycle,
-    "r5_quota": r5_quota,
-    "r6_one_theme": r6_one_theme,
-    "r7_complete_plan": r7_complete_plan,
-    "r8_attachments": r8_attachments,
-    "r8_on_time": r8_on_time,
-    "r9_excellent": r9_excellent,
-}
 
 
-def rule_id(condition: str) -> str:
-    """'r5_quota' → 'R5'."""
-    return condition.split("_", 1)[0].upper()
-
-
-def check(conditions: tuple[str, ...], facts: Facts) -> list[str]:
-    """Every reason the named conditions give, in order (empty when all pass)."""
-    return [reason for name in conditions if (reason := CONDITIONS[name](facts)) is not None]
+def check(conditions: tuple[str, ...], facts: Facts) -> list[Refusal]:
+    """Every refusal the named conditions give, in order (empty when all pass)."""
+    return [refusal for name in conditions if (refusal := CONDITIONS[name](facts)) is not None]
