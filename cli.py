@@ -149,7 +149,6 @@ def hoist_global_options(args: list[str], commands: Mapping[str, click.Command])
     return front + back
 
 
-
 @dataclass
 class Options:
     """The global options, shared by every command."""

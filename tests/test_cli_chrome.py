@@ -70,9 +70,7 @@ def test_global_options_work_after_the_command_too(tmp_path: Path) -> None:
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly_with_exit_0(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "cli.py", "--help"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = subprocess.Popen([sys.executable, "cli.py", "--help"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like `| head -0`: the first write finds the pipe closed
     err = proc.stderr.read().decode()

@@ -77,7 +77,8 @@ INVALID = [
     (
         "invalid_score_not_declared.yaml",
         6,
-        BAD + "：{path} 第 6 行（transitions.0.conditions.0）：条件 r9_excellent 需要输入 score（number 或 int），请在某个 transition 的 inputs 中声明",
+        BAD
+        + "：{path} 第 6 行（transitions.0.conditions.0）：条件 r9_excellent 需要输入 score（number 或 int），请在某个 transition 的 inputs 中声明",
     ),
     (
         "invalid_until_not_a_date.yaml",
@@ -87,7 +88,8 @@ INVALID = [
     (
         "invalid_score_not_a_number.yaml",
         11,
-        BAD + "：{path} 第 11 行（transitions.0.inputs.score.type）：输入 score 的类型须是 number 或 int，实际是 text（程序按这个类型读取它）",
+        BAD
+        + "：{path} 第 11 行（transitions.0.inputs.score.type）：输入 score 的类型须是 number 或 int，实际是 text（程序按这个类型读取它）",
     ),
     (
         "invalid_reserved_trigger.yaml",

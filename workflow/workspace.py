@@ -14,7 +14,7 @@ from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Campaign, CampaignDue, SpecRecord, User
-from workflow.db.store import Store
+from workflow.db.store import Store, missing_database
 from workflow.errors import NotFound, UsageError
 
 ADMIN = "admin"
@@ -34,6 +34,9 @@ class Workspace:
     def spec(self) -> spec_mod.Spec:
         """The spec stored by the latest `init` (every process sharing the database uses it)."""
         found = spec_in_force(self.store)
+        path = self.store.sqlite_path
+        if found is None and path and path != ":memory:" and not Path(path).exists():
+            raise UsageError(missing_database(Path(path)))
         if found is None:
             raise UsageError("数据库尚未初始化：请先运行 branchflow init。")
         return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Connection, Table, func, select, text
 from sqlmodel import SQLModel
 
@@ -16,6 +18,13 @@ def copy(source: Store, target: Store) -> dict[str, int]:
     """Copy every row of every table, parents first, into `target` (created or migrated, and empty); rows per table."""
     if source.url == target.url:
         raise UsageError("源数据库和目标数据库是同一个：请用 --to 指定另一个数据库。")
+    if (
+        source.sqlite_path
+        and source.sqlite_path != ":memory:"
+        and Path(source.sqlite_path).parent.is_dir()
+        and not Path(source.sqlite_path).exists()
+    ):
+        raise UsageError("源数据库尚未初始化，没有可复制的数据：请检查 --db。")
     revision, newest = schema.current(source), schema.head()
     if revision is None and not source.is_initialized():
         raise UsageError("源数据库尚未初始化，没有可复制的数据：请检查 --db。")

@@ -36,7 +36,7 @@ def parse_int(text: str, what: str, *, low: int = 0, high: int = MAX_INT) -> int
     if not is_digits(cleaned):
         raise UsageError(f"{what}应是由数字 0–9 组成的整数，实际是 {raw!r}。")
     if len(cleaned.lstrip("0")) > len(str(high)) or not low <= int(cleaned) <= high:
-        raise UsageError(f"{what} {raw!r} 超出范围：应在 {low} 到 {high} 之间。")
+        raise UsageError(f"{what} {cleaned} 超出范围：应在 {low} 到 {high} 之间。")
     return int(cleaned)
 
 

@@ -21,6 +21,7 @@ from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db.models import Attachment, Branch, Case, History
+from workflow.db.store import Permissions, permissions
 from workflow.errors import Conflict, NotFound, Refused, RuleRefused, UsageError
 from workflow.lifecycle.engine import bump, campaign_due, load_case
 from workflow.lifecycle.facts import CaseRow
@@ -220,14 +221,22 @@ def _hash(src: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _store_file(src: Path, folder: Path, digest: str) -> Path:
-    """Copy atomically to folder/ab/abcdef…; never under a name the user chose."""
+def _store_file(src: Path, folder: Path, digest: str, modes: Permissions | None = None) -> Path:
+    """Copy atomically to folder/ab/abcdef…; never under a name the user chose.
+
+    Folders are 0700 and files 0600 (or as BRANCHFLOW_UMASK allows a shared group), whatever the process umask.
+    """
+    modes = modes or permissions(os.environ)
     target = folder / digest[:2] / digest
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    for part in (folder, target.parent):
+        if not part.exists():
+            part.mkdir(parents=True, exist_ok=True, mode=modes.dir_mode)
+            os.chmod(part, modes.dir_mode)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     try:
+        os.fchmod(fd, modes.file_mode)
         with os.fdopen(fd, "wb") as out, src.open("rb") as fh:
             shutil.copyfileobj(fh, out)
         os.replace(tmp, target)

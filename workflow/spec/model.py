@@ -305,11 +305,11 @@ class _Builder:
     def header(self, top: dict[str, Any]) -> None:
         """`version` and `timezone` are honoured by refusing any value this program does not implement."""
         if "version" in top and (isinstance(top["version"], bool) or top["version"] != SPEC_VERSION):
-            raise self.fail(("version",), f"version 应是 {SPEC_VERSION}（本程序只认识第 {SPEC_VERSION} 版的格式），实际是 {top['version']!r}")
-        if "timezone" in top and top["timezone"] != TIMEZONE:
             raise self.fail(
-                ("timezone",), f"timezone 只能是 {TIMEZONE}（截止时间、提醒都按北京时间计算），实际是 {top['timezone']!r}"
+                ("version",), f"version 应是 {SPEC_VERSION}（本程序只认识第 {SPEC_VERSION} 版的格式），实际是 {top['version']!r}"
             )
+        if "timezone" in top and top["timezone"] != TIMEZONE:
+            raise self.fail(("timezone",), f"timezone 只能是 {TIMEZONE}（截止时间、提醒都按北京时间计算），实际是 {top['timezone']!r}")
 
     def assumptions(self, roles: dict[str, str], transitions: tuple[TransitionSpec, ...]) -> None:
         """What the code relies on beyond a well-formed machine: its role ids and the inputs its rules read."""
