@@ -167,7 +167,7 @@ def test_8_a_read_command_never_creates_a_database_file_and_names_the_path(tmp_p
     monkeypatch.setenv("BRANCHFLOW_FILES", str(tmp_path / "files"))
     missing = tmp_path / "branchflow.db"
     for where in (missing, tmp_path / "elsewhere" / "branchflow.db"):
-        for argv in READ_COMMANDS + [WRITE_COMMANDS[0], WRITE_COMMANDS[1]]:
+        for argv in [*READ_COMMANDS, WRITE_COMMANDS[0], WRITE_COMMANDS[1]]:
             refused(Bf(str(where), tmp_path)(*argv), 2, str(where))
     assert list(tmp_path.iterdir()) == []
     Bf(str(missing), tmp_path).ok("init", "--campaign", "2024")  # init (and db upgrade) do create it
