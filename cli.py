@@ -319,7 +319,7 @@ class Whole(click.ParamType):
 
 CASE_ID = Whole("申报编号", low=1)
 VERSION = Whole("--expect-version", low=1)
-YEAR = Whole("--campaign（年度）", low=1)
+YEAR = Whole("--campaign（年度）", low=2000, high=2100)  # clock.FIRST_YEAR..LAST_YEAR, which the library checks too
 LIMIT = Whole("--limit", low=1)
 CHUNK = Whole("--chunk-size", low=1)  # the library bounds it (bulk.CHUNK_MAX)
 
@@ -328,7 +328,7 @@ campaign_option = click.option("--campaign", "year", type=YEAR, help="年度（�
 
 @click.group(cls=BranchflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="BRANCHFLOW_DB", help="数据库地址或 SQLite 文件（默认 ./branchflow.db）。")
-@click.option("--now", "now_text", envvar="BRANCHFLOW_NOW", help="模拟的当前时间，ISO-8601（默认真实时钟，Asia/Shanghai）。")
+@click.option("--now", "now_text", envvar="BRANCHFLOW_NOW", help="模拟的当前时间，如 2024-09-25 09:00、2024/9/25 或 2024年9月25日（默认真实时钟，Asia/Shanghai）。")
 @click.option("--as", "user", envvar="BRANCHFLOW_USER", default="admin", show_default=True, help="以哪个用户身份操作。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）。")
 @click.version_option(package_name="branchflow")
@@ -354,7 +354,7 @@ def init(opts: Options, states_path: str | None, year: int | None) -> None:
 
     loaded = spec.load_file(states_path) if states_path else spec.parse(spec.packaged_text(), "states.yaml（内置）")
     now = opts.now
-    campaign, created = workspace.init(Store(opts.db), loaded, year or now.year, now)
+    campaign, created = workspace.init(Store(opts.db), loaded, now.year if year is None else year, now)
     data = {"campaign": campaign.year, "label": campaign.label, "created": created}
     emit(opts, data, lambda: click.echo(f"{'已创建' if created else '已存在'}：{campaign.label}（{campaign.year}）。管理员用户：admin"))
 

@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 from workflow import spec as spec_mod
 from workflow.access import Actor
 from workflow.dates import clock
-from workflow.db import values
 from workflow.db.models import Campaign, CampaignDue, SpecRecord, User
 from workflow.db.store import Store, missing_database
 from workflow.errors import NotFound, UsageError
@@ -57,10 +56,12 @@ class Workspace:
     def campaign(self, session: Session, year: int | None = None) -> Campaign:
         """The campaign of `year`, or the latest one created."""
         query = select(Campaign)
-        query = query.where(col(Campaign.year) == year) if year else query.order_by(col(Campaign.id).desc())
-        found = session.exec(query).first() if year is None or values.fits(year) else None
+        if year is not None:
+            clock.check_year(year)
+        query = query.where(col(Campaign.year) == year) if year is not None else query.order_by(col(Campaign.id).desc())
+        found = session.exec(query).first()
         if found is None:
-            if year:
+            if year is not None:
                 raise NotFound(f"没有 {year} 年的创建工作：请先运行 branchflow init --campaign {year}。")
             raise NotFound("还没有任何年度的创建工作：请先运行 branchflow init。")
         return found
@@ -82,7 +83,7 @@ def spec_in_force(store: Store) -> spec_mod.Spec | None:
 
 def init(store: Store, spec: spec_mod.Spec, year: int, now: datetime) -> tuple[Campaign, bool]:
     """Create schema (idempotent), store the spec, create `year`'s campaign and the admin user."""
-    calendar = spec.calendar(year)
+    calendar = spec.calendar(clock.check_year(year))
     store.create_schema()
     with store.write() as s:
         store.lock(s, "init")  # two inits at once: the second sees the first's rows instead of adding its own

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import col
 
 from workflow import access
+from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Branch, Committee
 from workflow.errors import ImportRowsError
@@ -80,6 +81,8 @@ def parse_rows(table: tabular.Table) -> list[dict[str, Any]]:
             m = CYCLE_RX.match(c["培育周期"])
             if not m or int(m.group(1)) > int(m.group(2)):
                 errors.append(f"第 {number} 行：培育周期应写成 2023-2025，实际是“{c['培育周期']}”")
+            elif not all(clock.FIRST_YEAR <= int(y) <= clock.LAST_YEAR for y in m.groups()):
+                errors.append(f"第 {number} 行：培育周期的年份应在 {clock.FIRST_YEAR} 到 {clock.LAST_YEAR} 之间，实际是“{c['培育周期']}”")
             else:
                 start, end = int(m.group(1)), int(m.group(2))
         elif model:

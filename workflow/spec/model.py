@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from workflow.dates import clock
 from workflow.errors import SpecError, UsageError
 from workflow.spec import yamlsrc
 from workflow.spec.rules import CONDITIONS
@@ -28,6 +29,8 @@ REMINDER_STATE_KEYS = ("before", "notify", "action")
 # email, or org's users with an email.
 AUDIENCES = ("branch", "committee", "org")
 OFFSET_RX = re.compile(r"^(\d+)(d|wd|h)$")
+# A reminder goes out at most about 400 days before its due date (longer offsets overflow no calendar, but mean nothing).
+MAX_OFFSET = {"d": 400, "wd": 280, "h": 400 * 24}
 # What the code relies on, checked once the file is otherwise valid:
 # role ids the code names (scoping, who may act, the admin user); a department may relabel them, not rename them.
 REQUIRED_ROLES = ("org", "committee", "branch", "reviewer")
@@ -224,9 +227,17 @@ def load_file(path: str | Path) -> Spec:
     """Load and validate a states file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            raw = f.read(yamlsrc.MAX_BYTES + 1)  # never more: a huge file (or /dev/zero) is refused unread
+        big = yamlsrc.too_big(len(raw), str(p))
+        if big is not None:
+            raise big
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"找不到状态配置文件：{p}。请检查路径。") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        why = "这是一个目录" if isinstance(exc, IsADirectoryError) else "没有读取权限"
+        raise UsageError(f"无法读取状态配置文件：{p}（{why}）。请检查路径。") from None
     except UnicodeDecodeError:
         raise SpecError(f"状态配置文件不是 UTF-8 编码：{p}。请另存为 UTF-8。") from None
     return parse(text, str(p))
@@ -529,14 +540,17 @@ class _Builder:
         return out
 
     def day(self, value: Any, path: tuple[Any, ...]) -> date:
-        if isinstance(value, date):
-            return value
+        got: date | None = value if isinstance(value, date) else None
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value.strip())
+                got = date.fromisoformat(value.strip())
             except ValueError:
-                pass
-        raise self.fail(path, f"日期无效：{value!r}；请写成 2024-05-06")
+                got = None
+        if got is None:
+            raise self.fail(path, f"日期无效：{value!r}；请写成 2024-05-06")
+        if not clock.in_range(got):
+            raise self.fail(path, f"日期超出范围：{got.isoformat()}；年份应在 {clock.FIRST_YEAR} 到 {clock.LAST_YEAR} 之间")
+        return got
 
     def reminders(self, value: Any, states: tuple[StateSpec, ...]) -> ReminderPolicy:
         m = self.mapping(value, ("reminders",), REMINDER_KEYS)
@@ -604,5 +618,8 @@ class _Builder:
             match = OFFSET_RX.fullmatch(item.strip())
             if not match or int(match.group(1)) == 0:
                 raise self.fail((*path, j), f"提醒时间 {item!r} 无效；请写成 7d（天）、3wd（工作日）或 12h（小时）")
+            if int(match.group(1)) > MAX_OFFSET[match.group(2)]:
+                limits = "、".join(f"{n}{unit}" for unit, n in MAX_OFFSET.items())
+                raise self.fail((*path, j), f"提醒时间 {item!r} 太长；最多提前 {limits}")
             out.append(Offset(int(match.group(1)), match.group(2)))
         return tuple(out)

@@ -2,6 +2,11 @@
 
 Only `true`/`false` are booleans (YAML 1.1's yes/no/on/off stay strings), so that a
 state called `on` or an answer `no` is never silently turned into a boolean.
+
+A states file is small, flat and written by hand, so what only an attack needs is refused before it costs
+anything, each with its line: anchors and aliases (an alias bomb expands 9⁹ times), nesting deeper than
+`MAX_DEPTH` (the composer recurses), any tag but the standard scalar and collection ones (`!!python/object`,
+`!!binary`), and a text longer than `MAX_BYTES`.
 """
 
 from __future__ import annotations
@@ -13,9 +18,42 @@ import yaml
 
 from workflow.errors import SpecError
 
+MAX_BYTES = 256 * 1024  # the packaged states.yaml is about 9 KB
+MAX_DEPTH = 12  # the packaged file nests 5 deep
+_STANDARD = "tag:yaml.org,2002:"
+ALLOWED_TAGS = frozenset(f"{_STANDARD}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")) | {"!"}
+
+
+class _Refused(yaml.YAMLError):
+    """A construct the loader refuses, with the line it starts on."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false."""
+    """SafeLoader whose booleans are only true/false, with no anchors, aliases or custom tags, and a bounded depth."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(line, "不支持锚点和别名（& 与 *）；states.yaml 不需要它们，请把内容直接写出")
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in ALLOWED_TAGS:
+            shown = "!!" + tag[len(_STANDARD) :] if tag.startswith(_STANDARD) else tag
+            raise _Refused(line, f"不支持的 YAML 标签 {shown}；states.yaml 不需要标签，请删去")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(line, f"嵌套超过 {MAX_DEPTH} 层；states.yaml 不需要这么深的结构")
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -51,10 +89,22 @@ class Located:
         )
 
 
+def too_big(size: int, source: str) -> SpecError | None:
+    """The refusal of a states file of `size` bytes, if it is over the limit."""
+    if size <= MAX_BYTES:
+        return None
+    return SpecError(f"状态配置文件太大：{source} 超过 {MAX_BYTES // 1024} KB 的上限；请检查是否选错了文件。", file=source, line=1)
+
+
 def load(text: str, source: str) -> Located:
-    """Parse YAML text; a syntax error becomes a SpecError naming the line."""
+    """Parse YAML text; a syntax error or a refused construct becomes a SpecError naming the line."""
+    big = too_big(len(text.encode("utf-8", "surrogatepass")), source)
+    if big is not None:
+        raise big
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except _Refused as exc:
+        raise SpecError(f"状态配置文件有误：{source} 第 {exc.line} 行：{exc.problem}", file=source, line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -94,7 +144,11 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], c: _Loader, so
         return [_convert(item, (*path, i), lines, c, source) for i, item in enumerate(node.value)]
     try:
         return c.construct_object(node, deep=True)
-    except ValueError:
+    except (ValueError, OverflowError):
         # 2024-02-30 looks like a timestamp but is no date: keep the text, so that the
         # validator reports it with its path and line instead of the CLI crashing.
         return node.value
+    except yaml.YAMLError as exc:
+        line = node.start_mark.line + 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"状态配置文件不是合法的 YAML：{source} 第 {line} 行：{problem}。", file=source, line=line) from None
