@@ -204,10 +204,25 @@ def test_init_refuses_a_campaign_year_outside_2000_to_2100(tmp_path: Path, year:
 @pytest.mark.parametrize("year", ["0", "1999", "2101"])
 def test_every_campaign_option_refuses_a_year_outside_the_range(db: Bf, year: str) -> None:
     before = snapshot(db)
-    one_chinese_line(db("status", "--campaign", year), 2, f"年度应在 2000 到 2100 年之间，实际是 {year}")
+    one_chinese_line(db("status", "--campaign", year), 2, "超出范围：应在 2000 到 2100 之间")
     one_chinese_line(
-        db("extend", "--state", "draft", "--until", "2024-05-10", "--reason", "r", "--campaign", year, user="zzb"), 2, "年度应在"
+        db("extend", "--state", "draft", "--until", "2024-05-10", "--reason", "r", "--campaign", year, user="zzb"), 2, "2000 到 2100"
     )
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("year", [0, 1999, 2101, -5])
+def test_the_library_refuses_a_year_outside_the_range_whoever_calls_it(db: Bf, year: int) -> None:
+    from workflow import Store, workspace
+
+    before = snapshot(db)
+    with pytest.raises(UsageError) as caught:
+        workspace.init(Store(db.url), spec.parse(spec.packaged_text()), year, clock.parse_now("2024-04-25"))
+    assert caught.value.message == f"年度应在 2000 到 2100 年之间，实际是 {year}。"
+    ws = db.ws()
+    with ws.store.read() as s, pytest.raises(UsageError) as caught:
+        ws.campaign(s, year)
+    assert caught.value.message == f"年度应在 2000 到 2100 年之间，实际是 {year}。"
     assert snapshot(db) == before
 
 
