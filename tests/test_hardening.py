@@ -260,3 +260,182 @@ def test_14_a_umask_that_would_let_everyone_read_is_refused_naming_the_variable(
         monkeypatch.setenv("BRANCHFLOW_UMASK", value)
         refused(db("status", user="zzb"), 2, "BRANCHFLOW_UMASK")
     assert snapshot(db) == before
+
+
+# ---------------------------------------------------------------- 6 encodings and spreadsheet bombs
+
+ROSTER_HEADER = "分党委,支部名称,党员人数,联系人,邮箱,上年度参与,样板支部,培育周期"
+
+
+def _roster_line(name: str, contact: str = "李老师") -> str:
+    return f"文法学院分党委,{name},12,{contact},,否,否,"
+
+
+def test_6_bad_encodings_and_nul_bytes_are_one_line_naming_the_row(db: Bf) -> None:
+    good = _roster_line("新支部甲")
+    files = {
+        "bom_then_gbk.csv": b"\xef\xbb\xbf" + f"{ROSTER_HEADER}\n{good}\n".encode() + _roster_line("新支部乙").encode("gbk") + b"\n",
+        "nul_utf8.csv": f"{ROSTER_HEADER}\n{good}\n".encode() + b"\xe6\x96\xb0\x00,x\n",
+        "nul_gbk.csv": f"{ROSTER_HEADER}\n{good}\n".encode("gbk") + "新支部丙".encode("gbk") + b"\x00\n",
+        "a_database.csv": b"SQLite format 3\x00\x10\x00\x02\x02\x00@  \x00\x00\x00\x05",
+    }
+    expected = {"bom_then_gbk.csv": "第 3 行", "nul_utf8.csv": "第 3 行", "nul_gbk.csv": "第 3 行", "a_database.csv": "第 1 行"}
+    cases: list[tuple[list[str], int, str]] = []
+    for name, data in files.items():
+        (db.tmp / name).write_bytes(data)
+        cases.append((["roster", "import", str(db.tmp / name)], 2, expected[name]))
+        cases.append((["case", "import", str(db.tmp / name)], 2, expected[name]))
+    all_refused(db, cases)
+
+
+def _xlsx_with(path: Path, cell: str) -> Path:
+    """A roster .xlsx whose contact cell is `cell`, written into the sheet's XML (openpyxl would cut it at 32,767)."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "支部名单"
+    ws.append(ROSTER_HEADER.split(","))
+    ws.append(["文法学院分党委", "新支部甲", 12, "PLACEHOLDER", "", "否", "否", ""])
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    assert b"PLACEHOLDER" in parts[sheet]
+    parts[sheet] = parts[sheet].replace(b"PLACEHOLDER", cell.encode("utf-8"))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    return path
+
+
+def _zip_bomb(path: Path, inflated: int) -> Path:
+    """A .xlsx whose sheet inflates to `inflated` bytes (written in pieces: the test itself stays small)."""
+    import zipfile
+
+    _xlsx_with(path, "李")
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist() if n != "xl/worksheets/sheet1.xml"}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as out:
+            out.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+            chunk = b"<row><c><v>1</v></c></row>" * 40_000
+            for _ in range(inflated // len(chunk)):
+                out.write(chunk)
+            out.write(b"</sheetData></worksheet>")
+    return path
+
+
+def test_6_spreadsheet_bombs_and_huge_cells_are_refused_before_they_are_stored(db: Bf) -> None:
+    import random
+
+    noise = "".join(random.Random(9).choice("党支部建设学习教育实践创新") for _ in range(40_000))  # does not compress away
+    long_csv = db.tmp / "long_cell.csv"
+    long_csv.write_text(f"{ROSTER_HEADER}\n{_roster_line('新支部甲', noise)}\n", encoding="utf-8")
+    huge_csv = db.tmp / "huge_cell.csv"
+    huge_csv.write_text(f"{ROSTER_HEADER}\n{_roster_line('新支部甲', noise * 5)}\n", encoding="utf-8")
+    cases: list[tuple[list[str], int, str]] = [
+        (["roster", "import", str(long_csv)], 2, "第 2 行第 4 列"),
+        (["roster", "import", str(huge_csv)], 2, "超过"),
+        (["case", "import", str(long_csv)], 2, "第 2 行第 4 列"),
+        (["roster", "import", str(_xlsx_with(db.tmp / "long_cell.xlsx", noise))], 2, "第 2 行第 4 列"),
+        (["roster", "import", str(_zip_bomb(db.tmp / "bomb.xlsx", 60 << 20))], 2, "xl/worksheets/sheet1.xml"),
+        (["case", "import", str(db.tmp / "bomb.xlsx")], 2, "压缩比"),
+    ]
+    all_refused(db, cases)
+    # At the cap itself a cell is still read.
+    db.ok("roster", "import", str(_xlsx_with(db.tmp / "at_cap.xlsx", noise[:32_767])), user="zzb")
+
+
+# ---------------------------------------------------------------- 9 names that print the same are the same name
+
+LOOK_ALIKES = ["文法学院分党委\u200b", "\ufeff文法学院分党委", "文法学院分党委 ", "文法学院分党委\u3000", "文法 学院分党委", "文法学院分党委\u2060"]
+
+
+def test_9_names_that_print_the_same_are_the_same_name_on_every_command(db: Bf) -> None:
+    committees = {r["committee"] for r in db.json("branch", "list", user="zzb")}
+    for i, name in enumerate(LOOK_ALIKES):
+        if " " in name.strip():
+            continue  # inner blanks collapse: "文法 学院分党委" is another spelling, not the same name
+        # A user of a look-alike committee joins the existing one, not a second committee.
+        db.ok("user", "add", f"委员{i}", "--role", "committee", "--committee", name, user="zzb")
+        assert db.json("status", "--committee", name, user="zzb") == db.json("status", "--committee", "文法学院分党委", user="zzb")
+        assert [r["id"] for r in db.json("overdue", "--committee", name, user="zzb", now="2024-06-01")] == [1, 2]
+    assert {r["committee"] for r in db.json("branch", "list", user="zzb")} == committees
+    users = {u["name"]: u["committee"] for u in db.json("user", "list", user="zzb")}
+    assert {users[f"委员{i}"] for i in (0, 1, 2, 3, 5)} == {"文法学院分党委"}
+    # A user name typed with a zero-width space or full-width letters is the same user.
+    refused(db("user", "add", "ｚｚｂ", "--role", "reviewer", user="zzb"), 2, "用户 'zzb' 已存在")
+    refused(db("user", "add", "zzb\u200b", "--role", "reviewer", user="zzb"), 2, "用户 'zzb' 已存在")
+    assert db.json("case", "show", "1", user="ｚｚｂ")["id"] == 1
+    # A branch and a theme as typed with invisible characters.
+    refused(db("case", "new", "--branch", "\ufeff文法学院第1学生党支部\u200b", "--title", "再建", "--theme", "人才培养 ", user="wenfa"), 1, "R3")
+
+
+def test_9_a_row_differing_from_another_only_by_invisible_characters_is_reported(db: Bf) -> None:
+    rows = [
+        "艺术学院分党委,新支部甲,12,李老师,,否,否,",
+        "艺术学院分党委\u200b,新支部乙,12,李老师,,否,否,",
+        "艺术学院分党委,新支部甲\ufeff,12,李老师,,否,否,",
+        "艺术学院分党委,ｎｅｗ支部,12,李老师,,否,否,",
+        "艺术学院分党委,new支部,12,李老师,,否,否,",
+    ]
+    path = db.tmp / "look_alike.csv"
+    path.write_text(ROSTER_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    before = snapshot(db)
+    result = db("roster", "import", str(path), user="zzb")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[1:] == [
+        "第 3 行：分党委“艺术学院分党委”的写法与第 2 行只差空白、全角/半角或不可见字符：请统一写法（按同一个分党委处理）",
+        "第 4 行：支部“新支部甲”与第 2 行只差空白、全角/半角或不可见字符，是同一个名称（重复）",
+        "第 6 行：支部“new支部”与第 5 行只差空白、全角/半角或不可见字符，是同一个名称（重复）",
+    ]
+    assert snapshot(db) == before
+    sheet = db.tmp / "cases.csv"
+    head = "支部名称,项目名称,创建方向,方向说明,预期成果,进度安排,特色与创新点,交流推广方案,纪律处分条例学习活动"
+    plan = ",成果,进度,创新,推广,学习"
+    sheet.write_text(f"{head}\n文法学院第1学生党支部,甲,人才培养,{plan}\n文法学院第1学生党支部\u200b,乙,人才培养,{plan}\n", encoding="utf-8")
+    result = db("case", "import", str(sheet), user="wenfa")
+    assert result.exit_code == 2 and "第 3 行：支部“文法学院第1学生党支部”与第 2 行只差空白" in result.stderr, result.output
+    assert snapshot(db) == before
+
+
+# ---------------------------------------------------------------- 10 control characters
+
+CONTROLS = ["\n", "\r", "\x1b[2J", "\x00", "\u202e", "\u2066", "\x7f", "\u2028", "\x85"]
+
+
+def test_10_control_and_bidi_characters_are_refused_in_every_name_and_text_field(db: Bf) -> None:
+    cases: list[tuple[list[str], int, str]] = []
+    for ch in CONTROLS:
+        cases += [
+            (["user", "add", f"王{ch}老师", "--role", "reviewer"], 2, "用户名含有不可见的控制字符"),
+            (["user", "add", "王老师", "--role", "reviewer", "--email", f"w{ch}@example.edu.cn"], 2, "邮箱"),
+            (["user", "add", "王老师", "--role", "committee", "--committee", f"文法学院{ch}分党委"], 2, "分党委名称"),
+            (["case", "set", "1", f"title=改{ch}名"], 2, "项目名称"),
+            (["case", "set", "1", f"theme_note=说{ch}明"], 2, "方向说明"),
+        ]
+        if ch not in "\n\r":  # line breaks are allowed in comments, reasons and plan texts, nowhere else
+            cases += [
+                (["extend", "1", "--until", "2024-06-01", "--reason", f"原{ch}因"], 2, "原因"),
+                (["advance", "2", "pass_review", "--comment", f"好{ch}"], 2, "说明"),
+                (["case", "set", "1", f"schedule=五月{ch}启动"], 2, "进度安排"),
+            ]
+        cases.append(
+            (["case", "new", "--branch", "艺术学院第1教工党支部", "--title", f"标{ch}题", "--theme", "人才培养"], 2, "项目名称")
+        )
+    all_refused(db, cases)
+    db.ok("case", "set", "1", "schedule=五月启动\n\t九月中期\r\n次年四月总结", user="zzb")
+
+
+def test_10_uploaded_file_names_lose_control_and_bidi_characters(db: Bf) -> None:
+    for raw, shown in (("gpj.\u202excod.exe", "gpj.xcod.exe"), ("申报\x1b[2J表.docx", "申报[2J表.docx"), ("扫描\n件.pdf", "扫描件.pdf")):
+        path = db.tmp / raw
+        path.write_bytes(raw.encode("utf-8"))
+        data = db.json("case", "attach", "1", str(path), "--kind", "form", user="wenfa")
+        assert data["name"] == shown
+        assert shown in {a["name"] for a in db.json("case", "show", "1", user="zzb")["attachments"]}

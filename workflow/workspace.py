@@ -43,7 +43,7 @@ class Workspace:
     def actor(self, session: Session) -> Actor:
         """The acting user, or NotFound with what to do."""
         try:
-            row = session.exec(select(User).where(col(User.name) == self.user)).first()
+            row = session.exec(select(User).where(col(User.name) == values.normal_name(self.user))).first()
         except DBAPIError:
             # Every command asks for the actor first, so a database `init` never ran on is caught here.
             if not self.store.is_initialized():

@@ -40,6 +40,18 @@ def parse_int(text: str, what: str, *, low: int = 0, high: int = MAX_INT) -> int
     return int(cleaned)
 
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def plain_number(text: str, *, integer: bool = False) -> str | None:
+    """`text` as a plain decimal (ASCII or full-width digits, a sign, a point), or None: not 1_0, ٣, 1e3, nan."""
+    cleaned = text.strip().translate(_FULL_WIDTH).replace("．", ".").replace("－", "-")
+    if len(cleaned) > 40 or not (_INTEGER if integer else _NUMBER).fullmatch(cleaned):
+        return None
+    return cleaned
+
+
 def check_int(value: int, what: str, *, low: int = 0, high: int = MAX_INT) -> int:
     """A whole number given by a caller of the library, within [low, high] (else a usage error)."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -87,7 +99,7 @@ def normal_name(text: str) -> str:
     return _BLANKS.sub(" ", folded).strip()
 
 
-def name(text: str, what: str) -> str:
+def clean_name(text: str, what: str) -> str:
     """A name typed or imported: control and direction characters refused, then normalised (`normal_name`)."""
     folded = unicodedata.normalize("NFKC", text).translate(INVISIBLE)
     problem = bad_character(folded.replace("\t", " "))

@@ -17,12 +17,19 @@ from sqlmodel import Session, col
 from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import Attachment, Branch, Case
-from workflow.errors import Conflict, ImportRowsError, PermissionDenied
+from workflow.errors import Conflict, ImportRowsError, PermissionDenied, UsageError
 from workflow.intake import tabular
 from workflow.lifecycle.engine import campaign_due
 from workflow.lifecycle.facts import any_of
-from workflow.records.cases import _hash, _store_file, insert_draft, record  # the same storage and insert as `case new` / `case attach`
+from workflow.records.cases import (  # the same storage and insert as `case new` / `case attach`
+    _hash,
+    _store_file,
+    check_fields,
+    insert_draft,
+    record,
+)
 from workflow.spec import rules
 from workflow.workspace import Workspace
 
@@ -137,13 +144,26 @@ def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: s
     """Check every row on its own (fields, R6, attachment paths); the database is not consulted here."""
     errors: list[tuple[int, str]] = []
     rows: list[Row] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, str]] = {}
     for number, raw in table.rows:
         if "__extra__" in raw:
             errors.append((number, raw["__extra__"]))
             continue
         c = {key: tabular.cell(raw, label) for label, key in FIELDS.items()}
         before = len(errors)
+        typed_name = c["branch"]
+        for key in ("branch", "theme"):
+            try:
+                c[key] = values.clean_name(c[key], "支部名称" if key == "branch" else "创建方向")
+            except UsageError as exc:
+                errors.append((number, f"第 {number} 行：{exc.message.rstrip('。')}"))
+        for key in CASE_FIELDS:
+            if key == "theme":
+                continue
+            try:
+                c[key] = check_fields({key: c[key]})[key]
+            except UsageError as exc:
+                errors.append((number, f"第 {number} 行：{exc.message.rstrip('。')}"))
         for label in ("支部名称", "项目名称", "创建方向"):
             if not c[FIELDS[label]]:
                 errors.append((number, f"第 {number} 行：{label}不能为空"))
@@ -153,9 +173,11 @@ def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: s
                 errors.append((number, f"第 {number} 行：{problem}"))
         name = c["branch"]
         if name in seen:
-            errors.append((number, f"第 {number} 行：支部“{name}”与第 {seen[name]} 行重复（每个支部只有一个申报）"))
+            first, spelling = seen[name]
+            same = "重复" if spelling == typed_name else "只差空白、全角/半角或不可见字符，是同一个支部"
+            errors.append((number, f"第 {number} 行：支部“{name}”与第 {first} 行{same}（每个支部只有一个申报）"))
         elif name:
-            seen[name] = number
+            seen[name] = (number, typed_name)
         files = []
         for label, kind in FILES.items():
             text = tabular.cell(raw, label)
@@ -166,7 +188,7 @@ def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: s
                 errors.append((number, f"第 {number} 行：{label}“{text}”{found}"))
                 continue
             digest, size = _hash(found)
-            files.append(File(kind, found, PurePosixPath(text.replace("\\", "/")).name, digest, size))
+            files.append(File(kind, found, values.safe_file_name(PurePosixPath(text.replace("\\", "/")).name), digest, size))
         if name:
             rows.append(Row(number, name, {k: c[k] for k in CASE_FIELDS}, files, ok=len(errors) == before))
     return rows, errors

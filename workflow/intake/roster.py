@@ -14,7 +14,7 @@ from workflow import access
 from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Branch, Committee
-from workflow.errors import ImportRowsError
+from workflow.errors import ImportRowsError, UsageError
 from workflow.intake import tabular
 from workflow.records.users import EMAIL_RX
 from workflow.workspace import Workspace
@@ -51,7 +51,8 @@ def parse_rows(table: tabular.Table) -> list[dict[str, Any]]:
     """Validate every row; raise ImportRowsError listing all problems, one line each."""
     tabular.require_headers(table, REQUIRED)
     errors: list[str] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, str]] = {}
+    spelled: dict[str, tuple[int, str]] = {}  # a committee's normal name → the first row and spelling of it
     out = []
     for number, raw in table.rows:
         if "__extra__" in raw:
@@ -59,14 +60,35 @@ def parse_rows(table: tabular.Table) -> list[dict[str, Any]]:
             continue
         c = {h: tabular.cell(raw, h) for h in HEADERS}
         before = len(errors)
+        typed = dict(c)
+        for h in ("分党委", "支部名称", "联系人"):
+            try:
+                c[h] = values.clean_name(c[h], h)
+            except UsageError as exc:
+                errors.append(f"第 {number} 行：{exc.message.rstrip('。')}")
+        bad = values.bad_character(c["邮箱"])
+        if bad:
+            errors.append(f"第 {number} 行：邮箱含有不可见的控制字符（{bad}）")
         for h in ("分党委", "支部名称"):
-            if not c[h]:
+            if not c[h] and len(errors) == before:
                 errors.append(f"第 {number} 行：{h}不能为空")
         name = c["支部名称"]
         if name in seen:
-            errors.append(f"第 {number} 行：支部“{name}”与第 {seen[name]} 行重复")
+            first, spelling = seen[name]
+            if spelling == typed["支部名称"]:
+                errors.append(f"第 {number} 行：支部“{name}”与第 {first} 行重复")
+            else:
+                errors.append(f"第 {number} 行：支部“{name}”与第 {first} 行只差空白、全角/半角或不可见字符，是同一个名称（重复）")
         elif name:
-            seen[name] = number
+            seen[name] = (number, typed["支部名称"])
+        committee = c["分党委"]
+        if committee in spelled and spelled[committee][1] != typed["分党委"]:
+            first = spelled[committee][0]
+            errors.append(
+                f"第 {number} 行：分党委“{committee}”的写法与第 {first} 行只差空白、全角/半角或不可见字符：请统一写法（按同一个分党委处理）"
+            )
+        elif committee:
+            spelled.setdefault(committee, (number, typed["分党委"]))
         members = 0
         if not values.is_digits(c["党员人数"]) or len(c["党员人数"].lstrip("0")) > 9:
             errors.append(f"第 {number} 行：党员人数应是非负整数，实际是“{c['党员人数']}”")

@@ -11,6 +11,14 @@ from typing import Any
 
 from workflow.errors import NotFound, UsageError
 
+# A cell holds at most what Excel itself allows; larger is a broken or hostile file.
+CELL_MAX = 32_767
+# An .xlsx is a zip: its parts are refused before parsing when they would inflate past these.
+XLSX_PART_MAX = 256 << 20
+XLSX_TOTAL_MAX = 512 << 20
+XLSX_RATIO_MAX = 200  # real sheets compress 5–50 times; a bomb, hundreds to thousands of times
+XLSX_MEMBERS_MAX = 10_000
+
 
 @dataclass(frozen=True)
 class Table:
@@ -38,19 +46,26 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """Decode CSV bytes: the given encoding, else UTF-8 (BOM or not), GB18030, then detection."""
     if encoding:
         try:
-            return data.decode(encoding), encoding
+            return _no_nul(data.decode(encoding)), encoding
         except LookupError:
             raise UsageError(f"未知的编码 {encoding!r}：可用 utf-8、gbk、gb18030 等。") from None
         except UnicodeDecodeError as exc:
             raise UsageError(f"文件不是 {encoding} 编码（第 {exc.start} 字节处无法解码）：请去掉 --encoding 让程序自动识别。") from None
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return _no_nul(data[3:].decode("utf-8", errors="strict")), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            at = exc.start + 3
+            raise UsageError(
+                f"文件以 UTF-8 标记（BOM）开头，但第 {_line_of(data, at)} 行（第 {at} 字节）不是 UTF-8 编码（可能混入了 GBK）："
+                "请在 Excel 中另存为“CSV UTF-8”，或用 --encoding 指定编码。"
+            ) from None
     try:
-        return data.decode("utf-8"), "utf-8"
+        return _no_nul(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030"), "gb18030"
+        return _no_nul(data.decode("gb18030")), "gb18030"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
@@ -58,7 +73,51 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     best = from_bytes(data).best()
     if best is None:
         raise UsageError("无法识别文件编码：请在 Excel 中另存为“CSV UTF-8”，或用 --encoding 指定。")
-    return str(best), best.encoding
+    return _no_nul(str(best)), best.encoding
+
+
+def _line_of(data: bytes | str, offset: int) -> int:
+    newline: Any = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(newline, 0, offset) + 1
+
+
+def _no_nul(text: str) -> str:
+    """Refuse text with a NUL (a binary file, or UTF-16 read as something else), naming the line."""
+    at = text.find("\x00")
+    if at >= 0:
+        raise UsageError(
+            f"文件第 {_line_of(text, at)} 行含有空字符（NUL，第 {at + 1} 个字符）：这不是文本 CSV（可能是二进制文件或 UTF-16），"
+            "请在 Excel 中另存为“CSV UTF-8”。"
+        )
+    return text
+
+
+def _check_cells(cells: list[Any], number: int) -> None:
+    for column, value in enumerate(cells, start=1):
+        if isinstance(value, str) and len(value) > CELL_MAX:
+            raise UsageError(f"第 {number} 行第 {column} 列的内容有 {len(value)} 个字符，超过上限 {CELL_MAX}：请检查文件。")
+
+
+def _check_zip(p: Path) -> None:
+    """Refuse an .xlsx whose parts would inflate past the caps, before any of them is parsed."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UsageError(f"无法读取 Excel 文件 {p}：{exc}。请确认是 .xlsx 格式。") from None
+    if len(members) > XLSX_MEMBERS_MAX:
+        raise UsageError(f"Excel 文件 {p} 含有 {len(members)} 个部件，超过上限 {XLSX_MEMBERS_MAX}：不像是正常的表格。")
+    total = 0
+    for m in members:
+        total += m.file_size
+        ratio = m.file_size / max(m.compress_size, 1)
+        if m.file_size > XLSX_PART_MAX or (ratio > XLSX_RATIO_MAX and m.file_size > 1 << 20):
+            raise UsageError(
+                f"Excel 文件 {p} 的部件 {m.filename} 解压后有 {m.file_size:,} 字节（压缩比 {ratio:,.0f}），超过上限：拒绝读取。"
+                "请另存为新的 .xlsx 或 CSV 后再导入。"
+            )
+    if total > XLSX_TOTAL_MAX:
+        raise UsageError(f"Excel 文件 {p} 解压后共 {total:,} 字节，超过上限 {XLSX_TOTAL_MAX:,}：拒绝读取。请拆分后再导入。")
 
 
 def _read_csv(p: Path, encoding: str | None) -> Table:
@@ -69,16 +128,24 @@ def _read_csv(p: Path, encoding: str | None) -> Table:
     except StopIteration:
         raise UsageError(f"文件是空的：{p}。") from None
     except csv.Error as exc:
-        raise UsageError(f"CSV 格式有误：{exc}。") from None
+        raise UsageError(f"CSV 格式有误：{_csv_problem(exc)}。") from None
+    _check_cells(headers, 1)
     rows = []
     try:
         for number, cells in enumerate(reader, start=2):
+            _check_cells(cells, number)
             if not any(c.strip() for c in cells):
                 continue
             rows.append((number, _keyed(headers, cells, number)))
     except csv.Error as exc:
-        raise UsageError(f"CSV 格式有误（第 {reader.line_num} 行）：{exc}。") from None
+        raise UsageError(f"CSV 格式有误（第 {reader.line_num} 行）：{_csv_problem(exc)}。") from None
     return Table(headers, rows, used)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"有一格的内容超过 {csv.field_size_limit():,} 个字符（上限 {CELL_MAX}），请检查文件"
+    return str(exc)
 
 
 def _keyed(headers: list[str], cells: list[Any], number: int) -> dict[str, Any]:
@@ -91,6 +158,7 @@ def _read_xlsx(p: Path, sheet: str | None) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_zip(p)
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -99,12 +167,15 @@ def _read_xlsx(p: Path, sheet: str | None) -> Table:
         ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
         try:
-            headers = [str(h).strip() if h is not None else "" for h in next(it)]
+            first = list(next(it))
         except StopIteration:
             raise UsageError(f"工作表是空的：{p}。") from None
+        _check_cells(first, 1)
+        headers = [str(h).strip() if h is not None else "" for h in first]
         rows = []
         for number, cells in enumerate(it, start=2):
             values = ["" if c is None else c for c in cells]
+            _check_cells(values, number)
             if not any(str(v).strip() for v in values):
                 continue
             rows.append((number, _keyed(headers, values, number)))

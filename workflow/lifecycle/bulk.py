@@ -376,6 +376,8 @@ def advance_many(
     if ids is not None and year is not None:
         raise UsageError("--campaign 只用于 --state；用 --ids 时请去掉 --campaign。")
     values.check_int(chunk_size, "--chunk-size", low=1, high=CHUNK_MAX)
+    values.check_text(comment, "说明（--comment）", multiline=True)
+    committee = values.normal_name(committee) if committee else committee
     for cid in ids or ():
         values.check_int(cid, "申报编号", low=1)
     transition = spec.by_trigger.get(trigger)

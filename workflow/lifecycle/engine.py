@@ -16,6 +16,7 @@ from transitions import Machine
 from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import CampaignDue, Case, History
 from workflow.errors import Conflict, InvalidTrigger, NotFound, PermissionDenied, RuleRefused, UsageError
 from workflow.lifecycle import facts as facts_mod
@@ -99,10 +100,10 @@ def _typed(spec: InputSpec, value: Any) -> Any:
             return False
         raise bad
     if spec.type in ("int", "number"):
-        try:
-            number: float = int(text) if spec.type == "int" else float(text)
-        except ValueError:
-            raise bad from None
+        plain = values.plain_number(text, integer=spec.type == "int")
+        if plain is None:
+            raise bad
+        number: float = int(plain) if spec.type == "int" else float(plain)
         if number != number or (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
             raise UsageError(
                 f"输入 {spec.name} 的值 {text} 超出范围 {spec.min:g}–{spec.max:g}。"
@@ -112,7 +113,7 @@ def _typed(spec: InputSpec, value: Any) -> Any:
         return number
     if spec.type == "date":
         return value if isinstance(value, date) else clock.parse_date(text)
-    return str(value)
+    return values.check_text(str(value), f"输入 {spec.name}", multiline=True)
 
 
 _TYPE_LABEL = {"bool": "是/否（true/false）", "int": "整数", "number": "数字", "date": "日期（2024-09-30）", "text": "文字"}
@@ -302,7 +303,9 @@ class Decider:
         if self._calendar is None:
             campaigns = {r.campaign_id for r in self.rows} | {campaign_id}
             q = select(col(CampaignDue.campaign_id), col(CampaignDue.state), col(CampaignDue.due_at))
-            self._calendar = {(c, s): clock.from_db(d) for c, s, d in self.session.execute(q.where(col(CampaignDue.campaign_id).in_(campaigns)))}
+            self._calendar = {
+                (c, s): clock.from_db(d) for c, s, d in self.session.execute(q.where(col(CampaignDue.campaign_id).in_(campaigns)))
+            }
         if not self.spec.by_id[dest].terminal:
             require_future_until(inputs, self.now)
         due = self._dues[key] = due_on_arrival(self.spec, dest, self._calendar.get(key), inputs.get("until"), self.now)
@@ -386,6 +389,7 @@ def advance(
 ) -> Fired:
     """Fire `trigger` on one case in one transaction (role, scope, inputs, rules, version, history)."""
     spec = ws.spec
+    values.check_text(comment, "说明（--comment）", multiline=True)
     with ws.store.write() as session:
         actor = ws.actor(session)
         row = load_case(session, case_id)

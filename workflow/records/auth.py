@@ -170,7 +170,9 @@ def _throttled(s: Session, name: str, address: str, now_db: datetime) -> bool:
     since = now_db - WINDOW - LOCK
     by_name = list(s.exec(select(LoginFailure.at).where(col(LoginFailure.name) == name, col(LoginFailure.at) > since)))
     by_address = list(s.exec(select(LoginFailure.at).where(col(LoginFailure.address) == address, col(LoginFailure.at) > since)))
-    return any(until is not None and until > now_db for until in (_locked_until(by_name, NAME_LIMIT), _locked_until(by_address, ADDRESS_LIMIT)))
+    return any(
+        until is not None and until > now_db for until in (_locked_until(by_name, NAME_LIMIT), _locked_until(by_address, ADDRESS_LIMIT))
+    )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db.models import Attachment, Branch, Case, History
 from workflow.db.store import Permissions, permissions
+from workflow.db.values import check_text, clean_name, normal_name, safe_file_name
 from workflow.errors import Conflict, NotFound, Refused, RuleRefused, UsageError
 from workflow.lifecycle.engine import bump, campaign_due, load_case
 from workflow.lifecycle.facts import CaseRow
@@ -33,7 +34,7 @@ EDITABLE = {"title": "项目名称", "theme": "创建方向", "theme_note": "方
 
 def find_branch(session: Session, name: str) -> Branch:
     """A branch by its exact name, or NotFound."""
-    found = session.exec(orm_select(Branch).where(col(Branch.name) == name.strip())).first()
+    found = session.exec(orm_select(Branch).where(col(Branch.name) == normal_name(name))).first()
     if found is None:
         raise NotFound(f"没有名为“{name}”的支部：请先导入支部名单（roster import），或用 branch list 查看名称。")
     return found
@@ -78,7 +79,9 @@ def create(
 ) -> int:
     """Open a draft case for a branch (R3: one live case per branch and campaign; R6: one theme)."""
     spec = ws.spec
-    theme, theme_note = theme.strip(), theme_note.strip()
+    title, theme_note = check_fields({"title": title, "theme_note": theme_note}).values()
+    theme = clean_name(theme, "创建方向")
+    plan = check_fields(plan or {})
     if not title.strip():
         raise UsageError("项目名称不能为空：请用 --title 填写。")
     _check_theme(ws, theme, theme_note)
@@ -134,6 +137,22 @@ def insert_draft(
     return int(pk[0])
 
 
+MULTILINE = frozenset(rules.PLAN_FIELDS)  # the long plan texts may hold tabs and line breaks; nothing else may
+
+
+def check_fields(fields: Mapping[str, str]) -> dict[str, str]:
+    """A case's text fields as typed or imported: control and direction characters refused (line breaks only
+    in the plan texts), surrounding blanks of the one-line fields trimmed."""
+    out = {}
+    for key, value in fields.items():
+        label = EDITABLE.get(key, key)
+        if key in MULTILINE:
+            out[key] = check_text(value, label, multiline=True)
+        else:
+            out[key] = check_text(value, label).strip()
+    return out
+
+
 def _editable_row(ws: Workspace, session: Session, case_id: int, what: str) -> tuple[Actor, CaseRow]:
     actor = ws.actor(session)
     row = load_case(session, case_id)
@@ -158,7 +177,9 @@ def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_ve
             raise Conflict(f"申报 {case_id} 已被他人修改（现在是第 {row.version} 版）：请重新查看后再修改。")
         if "title" in values and not values["title"].strip():
             raise UsageError("项目名称不能为空。")
-        values = {k: v.strip() if k in ("theme", "theme_note", "title") else v for k, v in values.items()}
+        values = check_fields(values)
+        if "theme" in values:
+            values["theme"] = clean_name(values["theme"], "创建方向")
         theme = values.get("theme", row.theme)
         note = values.get("theme_note", row.theme_note)
         if "theme" in values or "theme_note" in values:
@@ -182,6 +203,7 @@ def attach(ws: Workspace, case_id: int, path: str | Path, kind: str) -> dict[str
     if not src.is_file():
         raise NotFound(f"找不到文件：{src}。请检查路径。")
     digest, size = _hash(src)
+    shown = safe_file_name(src.name)  # kept for display only: no line breaks, escapes or right-to-left tricks
     folder = ws.store.files_dir
     with ws.store.write() as session:
         actor, row = _editable_row(ws, session, case_id, "上传附件")
@@ -190,7 +212,7 @@ def attach(ws: Workspace, case_id: int, path: str | Path, kind: str) -> dict[str
             insert(Attachment).values(
                 case_id=case_id,
                 kind=kind,
-                original_name=src.name,
+                original_name=shown,
                 sha256=digest,
                 size=size,
                 actor=actor.name,
@@ -205,10 +227,10 @@ def attach(ws: Workspace, case_id: int, path: str | Path, kind: str) -> dict[str
             "attach",
             row.state,
             row.state,
-            {"kind": kind, "name": src.name, "sha256": digest, "size": size},
+            {"kind": kind, "name": shown, "sha256": digest, "size": size},
             clock.to_db(ws.now),
         )
-    return {"case": case_id, "kind": kind, "name": src.name, "sha256": digest, "size": size}
+    return {"case": case_id, "kind": kind, "name": shown, "sha256": digest, "size": size}
 
 
 def _hash(src: Path) -> tuple[str, int]:

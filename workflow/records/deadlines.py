@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from workflow import access
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import CampaignDue, Case, History, Waiver
 from workflow.errors import Refused, UsageError
 from workflow.lifecycle.engine import bump, load_case
@@ -34,6 +35,7 @@ def _history(
 
 
 def _need_reason(reason: str) -> None:
+    values.check_text(reason, "原因（--reason）", multiline=True)
     if not reason.strip():
         raise UsageError("请用 --reason 写明原因（会记入审计记录）。")
 

@@ -7,6 +7,7 @@ import re
 from sqlmodel import col, select
 
 from workflow import access
+from workflow.db import values
 from workflow.db.models import Branch, Committee, User
 from workflow.errors import NotFound, UsageError
 from workflow.workspace import Workspace
@@ -19,7 +20,10 @@ def add(ws: Workspace, name: str, role: str, committee: str | None = None, branc
     """Add a user (org only). A committee user needs --committee, a branch user --branch."""
     if role not in ROLES:
         raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。")
-    name = name.strip()
+    name = values.clean_name(name, "用户名")
+    committee = values.clean_name(committee, "分党委名称") if committee else committee
+    branch = values.clean_name(branch, "支部名称") if branch else branch
+    email = values.check_text(email.strip(), "邮箱")
     if not name:
         raise UsageError("用户名不能为空。")
     if email and not EMAIL_RX.match(email):

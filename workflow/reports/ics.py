@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import Branch, CampaignDue, Case, Committee
 from workflow.errors import NotFound, UsageError
 from workflow.workspace import Workspace
@@ -95,7 +96,7 @@ def export(ws: Workspace, path: str | Path, committee: str | None = None, year: 
     with ws.store.read() as s:
         actor = ws.actor(s)
         campaign = ws.campaign(s, year)
-        if committee and s.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).first() is None:
+        if committee and s.execute(select(col(Committee.id)).where(col(Committee.name) == values.normal_name(committee))).first() is None:
             raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
         dues = {d.state: d.due_at for d in s.execute(select(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id)).scalars()}
         q = (
@@ -106,7 +107,7 @@ def export(ws: Workspace, path: str | Path, committee: str | None = None, year: 
             .order_by(col(Case.due_at), col(Case.id))
         )
         if committee:
-            q = q.where(col(Committee.name) == committee)
+            q = q.where(col(Committee.name) == values.normal_name(committee))
         if actor.role == "committee":
             q = q.where(col(Branch.committee_id) == actor.committee_id)
         elif actor.role == "branch":

@@ -52,7 +52,9 @@ def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Ac
     q = q.where(col(Case.campaign_id) == campaign.id)
     committee_id = None
     if committee:
-        committee_id = session.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).scalar_one_or_none()
+        committee_id = session.execute(
+            select(col(Committee.id)).where(col(Committee.name) == values.normal_name(committee))
+        ).scalar_one_or_none()
         if committee_id is None:
             raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
     if actor.role == "committee":
@@ -226,7 +228,7 @@ def branches(ws: Workspace, committee: str | None = None) -> list[dict[str, Any]
         actor = ws.actor(s)
         q = select(Branch, col(Committee.name)).join(Committee, col(Committee.id) == col(Branch.committee_id))
         if committee:
-            q = q.where(col(Committee.name) == committee)
+            q = q.where(col(Committee.name) == values.normal_name(committee))
         committee_id, branch_id = access.roster_scope(actor)
         if committee_id is not None:
             q = q.where(col(Branch.committee_id) == committee_id)

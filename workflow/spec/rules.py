@@ -186,8 +186,6 @@ def r9_excellent(f: Facts) -> str | None:
     return f"R9 评审优秀：立项须评审分不低于 {f.excellent_score:g}，{got}；可选择“不予立项”（decline）。"
 
 
-
-
 def check(conditions: tuple[str, ...], facts: Facts) -> list[Refusal]:
     """Every refusal the named conditions give, in order (empty when all pass)."""
     return [refusal for name in conditions if (refusal := CONDITIONS[name](facts)) is not None]
