@@ -406,7 +406,7 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["org", "committee", "branch", "reviewer"]), help="角色。")
-@click.option("--committee", help="分党委名称（committee 用户）。")
+@click.option("--committee", help="分党委名称（committee 用户必填；reviewer 用户可选：所在分党委，评审时回避）。")
 @click.option("--branch", help="支部名称（branch 用户）。")
 @click.option("--email", default="", help="邮箱（接收提醒）。")
 @pass_opts
@@ -682,6 +682,142 @@ def case_history(opts: Options, case_id: int, xlsx_path: str | None, csv_path: s
     rows = queries.history(opts.workspace(), case_id)
     write_exports(xlsx_path, csv_path, queries.HISTORY_HEADERS, rows, "操作记录")
     emit(opts, rows, lambda: table(rows, queries.HISTORY_HEADERS))
+
+
+@cli.group()
+def review() -> None:
+    """专家评审（R13）：分配评审专家、评分、评审汇总表。
+
+    Example: branchflow review assign --state preliminary_review --reviewers 专家甲,专家乙,专家丙 --per-case 3
+    """
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.replace("，", ",").split(",") if n.strip()]
+
+
+@review.command("assign")
+@click.argument("case_id", type=CASE_ID, required=False)
+@click.option("--reviewer", "reviewer_names", multiple=True, help="评审专家用户名（一个申报），可重复。")
+@click.option("--state", help="为处于该状态的全部申报分配（如 preliminary_review）。")
+@click.option("--reviewers", help="评审专家名单，用逗号分隔（与 --state 一起用）。")
+@click.option("--per-case", type=int, default=3, show_default=True, help="每个申报的评审专家人数（与 --state 一起用）。")
+@campaign_option
+@pass_opts
+def review_assign(
+    opts: Options,
+    case_id: int | None,
+    reviewer_names: tuple[str, ...],
+    state: str | None,
+    reviewers: str | None,
+    per_case: int,
+    year: int | None,
+) -> None:
+    """分配评审专家（仅党委组织部）：一个申报（ID --reviewer），或把一个状态的全部申报平均分给专家组（--state --reviewers）。
+
+    本分党委的评审专家须回避（利益冲突），不会被分配。
+
+    Example: branchflow review assign 3 --reviewer 专家甲 --reviewer 专家乙
+    """
+    from workflow import UsageError, review
+
+    ws = opts.workspace()
+    if case_id is not None and state is None and reviewers is None:
+        one = review.assign(ws, case_id, list(reviewer_names))
+        added = "、".join(one["added"]) or "（无新增）"
+        already = f"；已分配过：{'、'.join(one['already'])}" if one["already"] else ""
+        emit(
+            opts,
+            one,
+            lambda: click.echo(f"申报 {case_id}（{one['branch']}）：新分配 {added}{already}；评审专家：{'、'.join(one['reviewers'])}。"),
+        )
+        return
+    if case_id is not None or state is None or reviewers is None or reviewer_names:
+        raise UsageError(
+            "请给出申报编号和 --reviewer，或用 --state 和 --reviewers（再加 --per-case）为一个状态的全部申报分配（二者选一）。"
+        )
+    data = review.spread(ws, state, _names(reviewers), per_case, year)
+
+    def human() -> None:
+        rows = [
+            {**c, "added": "、".join(c["added"]), "reviewers": "、".join(c["reviewers"]), "skipped": "、".join(c["skipped"])}
+            for c in data["cases"]
+        ]
+        table(
+            rows, {"id": "编号", "branch": "支部", "committee": "分党委", "reviewers": "评审专家", "added": "本次分配", "skipped": "回避"}
+        )
+        for c in data["cases"]:
+            if c["short"]:
+                click.echo(f"注意：申报 {c['id']} 还差 {c['short']} 位评审专家（其余专家须回避或已分配）。", err=True)
+        click.echo("各专家评审数：" + "，".join(f"{name} {n}" for name, n in data["loads"].items()) + "。")
+
+    emit(opts, data, human)
+
+
+@review.command("unassign")
+@click.argument("case_id", type=CASE_ID)
+@click.option("--reviewer", required=True, help="评审专家用户名。")
+@pass_opts
+def review_unassign(opts: Options, case_id: int, reviewer: str) -> None:
+    """取消分配（仅党委组织部；该专家提交评分前）。
+
+    Example: branchflow review unassign 3 --reviewer 专家甲
+    """
+    from workflow import review as review_mod
+
+    data = review_mod.unassign(opts.workspace(), case_id, reviewer)
+    emit(opts, data, lambda: click.echo(f"已取消评审专家 {reviewer} 对申报 {case_id} 的评审任务。"))
+
+
+@review.command("score")
+@click.argument("case_id", type=CASE_ID)
+@click.option("--score", "score_pairs", multiple=True, help="评审指标=分数（0–100），每项必填，可用中文名，如 --score 聚焦主题=90。")
+@click.option("--comment", default="", help="评审意见。")
+@pass_opts
+def review_score(opts: Options, case_id: int, score_pairs: tuple[str, ...], comment: str) -> None:
+    """评审专家为分配给自己的申报评分（七项要求逐项评分；申报评审前可修改，每次修改都记入审计）。
+
+    Example: branchflow --as 专家甲 review score 3 --score focus=90 --score feature=85 --score quality=88 --score effect=86 --score process=90 --score promotion=84 --score long_term=87 --comment 特色鲜明
+    """
+    from workflow import review as review_mod
+
+    data = review_mod.score(opts.workspace(), case_id, parse_pairs(score_pairs, "--score"), comment)
+    verb = "已修改" if data["changed"] else "已提交"
+    emit(opts, data, lambda: click.echo(f"{verb}申报 {case_id}（{data['branch']}）的评分：总分 {data['total']:g}。"))
+
+
+@review.command("list")
+@click.option("--reviewer", help="只看该评审专家（党委组织部）。")
+@click.option("--state", help="只看该状态（状态 id）。")
+@campaign_option
+@pass_opts
+def review_list(opts: Options, reviewer: str | None, state: str | None, year: int | None) -> None:
+    """评审任务：评审专家只看到自己的（是否已评分、自己的总分）；党委组织部看到全部。
+
+    Example: branchflow --as 专家甲 review list
+    """
+    from workflow import review as review_mod
+
+    rows = review_mod.listing(opts.workspace(), reviewer, state, year)
+    emit(opts, rows, lambda: table(rows, review_mod.LIST_HEADERS))
+
+
+@review.command("summary")
+@campaign_option
+@exports
+@pass_opts
+def review_summary(opts: Options, year: int | None, xlsx_path: str | None, csv_path: str | None) -> None:
+    """评审汇总表（仅党委组织部）：每个申报的评分份数、各项均分、专家组评分、名次、是否达到优秀，按评审分排序。
+
+    Example: branchflow review summary --xlsx 评审汇总表.xlsx
+    """
+    from workflow import review as review_mod
+
+    ws = opts.workspace()
+    rows = review_mod.summary(ws, year)
+    headers = review_mod.headers(ws.spec)
+    write_exports(xlsx_path, csv_path, headers, rows, "评审汇总表")
+    emit(opts, rows, lambda: table(rows, {k: v for k, v in headers.items() if k != "override_reason"}))
 
 
 @cli.command()

@@ -43,6 +43,29 @@ PLAN = [
 ]
 
 
+PANEL = ["评审专家甲", "评审专家乙", "评审专家丙", "评审专家丁", "评审专家戊"]
+CRITERIA = ["focus", "feature", "quality", "effect", "process", "promotion", "long_term"]
+# Each expert's marks per criterion (0–100) for the cases assigned to them by `review assign --state`.
+SCORES = [
+    (1, "评审专家甲", (95, 92, 94, 93, 92, 94, 90)),
+    (1, "评审专家乙", (94, 93, 92, 95, 90, 93, 92)),
+    (1, "评审专家丙", (96, 94, 93, 92, 94, 95, 93)),
+    (2, "评审专家丁", (86, 84, 85, 83, 88, 82, 85)),
+    (2, "评审专家甲", (88, 85, 86, 84, 87, 85, 86)),
+    (2, "评审专家乙", (82, 82, 82, 82, 82, 82, 82)),
+    (3, "评审专家丙", (92, 90, 91, 90, 92, 91, 90)),
+    (3, "评审专家丁", (91, 92, 90, 91, 90, 92, 91)),
+    (3, "评审专家甲", (93, 91, 92, 90, 91, 92, 92)),
+    (7, "评审专家戊", (88, 87, 86, 85, 88, 86, 85)),
+]
+CHANGED = (84, 83, 85, 86, 84, 83, 85)
+
+
+def scores(marks: tuple[int, ...]) -> list[str]:
+    """`--score focus=95 --score feature=92 …`"""
+    return [arg for key, mark in zip(CRITERIA, marks, strict=True) for arg in ("--score", f"{key}={mark}")]
+
+
 def roster_rows() -> list[list[str]]:
     """The sample roster, with a second national model branch that already took part in 2023."""
     rows = sample.rows()
@@ -69,7 +92,13 @@ def season(folder: Path) -> list[Step]:
             Step("", [c, "attach", str(case_id), scan, "--kind", "stamped_scan"], now, user, quiet=quiet),
         ]
 
-    d0, d1, d2 = "2024-04-25T09:00", "2024-04-28T10:00", "2024-05-06T16:00"
+    d0, d1, d2, d3 = "2024-04-25T09:00", "2024-04-28T10:00", "2024-05-06T16:00", "2024-05-16T09:00"
+
+    def score(case_id: int, who: str, marks: tuple[int, ...], now: str, quiet: bool) -> Step:
+        say = f"{who}为申报 {case_id} 评分：七项要求逐项打分，并写评审意见"
+        args = ["review", "score", str(case_id), *scores(marks), "--comment", "方案完整，特色较鲜明"]
+        return Step(f"（{say}）" if quiet else say, args, now, who, quiet=quiet)
+
     return [
         Step("党委组织部建库，创建 2024 年度工作（截止日期来自 states.yaml）", ["init", "--campaign", "2024"], d0),
         Step("导入各分党委报来的支部名单（GBK 编码的 CSV，自动识别）", ["roster", "import", str(folder / "支部名单.csv")], d0),
@@ -225,25 +254,59 @@ def season(folder: Path) -> list[Step]:
         Step("", ["advance", "7", "pass_review"], "2024-05-15T10:00"),
         Step("", ["advance", "4", "reject", "--comment", "特色不突出"], "2024-05-15T10:00"),
         Step(
-            "评审：录入总分和七项要求的分项分（R13）",
-            ["advance", "1", "evaluate", "--data", "score=93", "--data", "focus=95", "--data", "feature=92"],
-            "2024-05-28T10:00",
+            "专家组（R13）：再添加四位评审专家（评审专家戊属于文法学院分党委）",
+            ["user", "add", "评审专家乙", "--role", "reviewer", "--email", "yi@example.edu.cn"],
+            d3,
         ),
-        Step("", ["advance", "2", "evaluate", "--data", "score=85"], "2024-05-28T10:00"),
+        Step("", ["user", "add", "评审专家丙", "--role", "reviewer", "--email", "bing@example.edu.cn"], d3, quiet=True),
+        Step("", ["user", "add", "评审专家丁", "--role", "reviewer", "--email", "ding@example.edu.cn"], d3, quiet=True),
+        Step("", ["user", "add", "评审专家戊", "--role", "reviewer", "--committee", WENFA, "--email", "wu@example.edu.cn"], d3),
+        Step("利益回避：评审专家不能评审本分党委的申报", ["review", "assign", "1", "--reviewer", "评审专家戊"], d3, expect=1),
+        Step(
+            "把待评审的申报平均分给五位专家，每个申报 3 位，自动回避本分党委",
+            ["review", "assign", "--state", "preliminary_review", "--reviewers", ",".join(PANEL), "--per-case", "3"],
+            d3,
+        ),
+        Step("评审专家只看到分配给自己的申报", ["review", "list"], d3, "评审专家甲"),
+        Step("评审专家看不到未分配给自己的申报", [c, "show", "7"], d3, "评审专家甲", 1),
+        *(score(cid, who, marks, "2024-05-20T10:00", quiet=n > 0) for n, (cid, who, marks) in enumerate(SCORES)),
+        Step(
+            "评审专家乙修改自己的评分（申报评审前可改，每次都记入审计）",
+            ["review", "score", "2", *scores(CHANGED)],
+            "2024-05-21T10:00",
+            "评审专家乙",
+        ),
+        Step("R14：评审截止前 7 天，提醒尚未评分的专家（每人一封，列出其未评的申报）", ["remind"], "2024-05-24T09:00"),
+        Step(
+            "评审汇总表（按专家组评分排序，可导出给党委会）",
+            ["review", "summary", "--xlsx", str(folder / "评审汇总表.xlsx")],
+            "2024-05-28T09:00",
+        ),
+        Step(
+            "评审：录入专家组评分（申报 7 只有 1 份评分，不足 3 份，被拒绝）",
+            ["advance-many", "evaluate", "--state", "preliminary_review"],
+            "2024-05-28T10:00",
+            expect=1,
+        ),
+        Step(
+            "党委会：哪些申报可以立项（试运行）",
+            ["advance-many", "approve", "--state", "evaluated", "--dry-run"],
+            "2024-06-03T09:00",
+            expect=1,
+        ),
         Step("R9：评审未达优秀（90 分）不能立项", ["advance", "2", "approve"], "2024-06-03T10:00", expect=1),
         Step("申报 2 不予立项", ["advance", "2", "decline"], "2024-06-03T10:00"),
         Step(
             "申报 1 立项（--expect-version：确认自己看到的是最新版本）",
-            ["advance", "1", "approve", "--expect-version", "7"],
+            ["advance", "1", "approve", "--expect-version", "10"],
             "2024-06-03T10:00",
         ),
         Step(
             "两人同时操作：看到的版本已过期时拒绝（退出码 4）",
-            ["advance", "1", "pass_check", "--expect-version", "7"],
+            ["advance", "1", "pass_check", "--expect-version", "10"],
             "2024-06-03T10:05",
             expect=4,
         ),
-        Step("", ["advance", "3", "evaluate", "--data", "score=91"], "2024-05-28T10:00"),
         Step("", ["advance", "3", "approve"], "2024-06-03T10:00"),
         Step("9 月下旬：哪些支部逾期了？（申报 7 评审未完成）", ["overdue"], "2024-09-25T09:00"),
         Step("跟踪检查（R11）：申报 1 通过", ["advance", "1", "pass_check"], "2024-09-26T10:00"),

@@ -23,7 +23,7 @@ def to_september_check(bf: Bf, cid: int) -> None:
     steps = [
         ("submit", {"attest": "true"}, "2024-05-01T09:00"),
         ("pass_review", {}, "2024-05-10T09:00"),
-        ("evaluate", {"score": "95"}, "2024-05-25T09:00"),
+        ("evaluate", {"score": "95", "reason": "测试：人工录入评审结果"}, "2024-05-25T09:00"),
         ("approve", {}, "2024-06-01T09:00"),
         ("pass_check", {}, "2024-09-25T09:00"),
     ]
@@ -120,14 +120,18 @@ def test_branch_user_acts_only_on_its_own_case_and_only_through_triggers_listing
 
 
 @SQLITE_ONLY
-def test_reviewer_reads_but_cannot_act(bf: Bf) -> None:
+def test_reviewer_sees_nothing_of_a_case_not_assigned_to_them_and_cannot_act(bf: Bf) -> None:
+    # Issue 10 (R13, blind and scoped): a reviewer no longer reads every case, only those assigned to them.
     cid = ready_case(bf)
     engine.advance(bf.ws("wenfa"), cid, "submit", {"attest": "true"})
     expert = bf.ws("expert", "2024-05-10T09:00")
-    assert queries.show(expert, cid)["state"] == "submitted"
-    assert [h["trigger"] for h in queries.history(expert, cid)][-1] == "submit"
-    assert [c["id"] for c in queries.status(expert)["cases"]] == [cid]
-    assert engine.options(expert, cid) == []
+    with pytest.raises(PermissionDenied, match="权限不足：用户 expert 不能查看该申报"):
+        queries.show(expert, cid)
+    with pytest.raises(PermissionDenied, match="权限不足：用户 expert 不能查看该申报"):
+        queries.history(expert, cid)
+    assert queries.status(expert)["cases"] == []
+    with pytest.raises(PermissionDenied, match="权限不足：用户 expert 不能查看该申报"):
+        engine.options(expert, cid)
     with pytest.raises(PermissionDenied, match="“初审通过”（pass_review）只能由党委组织部执行；用户 expert 的角色是 reviewer"):
         engine.advance(expert, cid, "pass_review")
     with pytest.raises(PermissionDenied, match="权限不足：评审专家用户 expert 不能操作"):

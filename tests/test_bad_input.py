@@ -38,7 +38,7 @@ def build(b: Bf) -> None:
         b.ok("advance", str(cid), "submit", "--data", "attest=true", user=user)
     for cid in (3, 4):
         b.ok("advance", str(cid), "pass_review", user="zzb", now="2024-05-10T09:00")
-    b.ok("advance", "3", "evaluate", "--data", "score=95", user="zzb", now="2024-05-25T09:00")
+    b.ok("advance", "3", "evaluate", "--data", "score=95", "--data", "reason=测试：人工录入评审结果", user="zzb", now="2024-05-25T09:00")
     b.ok("advance", "3", "approve", user="zzb", now="2024-06-01T09:00")
     b.ok("advance", "3", "pass_check", user="zzb", now="2024-09-25T09:00")
 
@@ -101,7 +101,13 @@ MISTAKES = [
         2,
         "“提交申报”缺少必填输入：attest（分党委确认支部具备基本条件且材料真实、准确、可行）。请加 --data attest=true。",
     ),
-    ("missing score", "zzb", ["advance", "4", "evaluate"], 2, "“录入评审结果”缺少必填输入：score（评审总分）"),
+    (
+        "score without its reason",
+        "zzb",
+        ["advance", "4", "evaluate", "--data", "score=95"],
+        2,
+        "输入 score（人工覆盖的评审总分（默认取专家组评分））须同时给出 reason（人工覆盖的理由）：请加 --data reason=…。",
+    ),
     (
         "bool input not a bool",
         "wenfa",

@@ -60,7 +60,14 @@ def test_every_condition_answers_its_rule_id_and_a_reason_naming_it(bf: Bf) -> N
         (row,) = rows(bf, cid)
         f = facts.Batch(s, ws.spec, [row]).facts(row, ws.now, {})
     refused = {name: c(f) for name, c in rules.CONDITIONS.items()}
-    assert {name for name, r in refused.items() if r is not None} == {"r1_attested", "r7_complete_plan", "r8_attachments", "r8_on_time", "r9_excellent"}
+    assert {name for name, r in refused.items() if r is not None} == {
+        "r1_attested",
+        "r7_complete_plan",
+        "r8_attachments",
+        "r8_on_time",
+        "r9_excellent",
+        "r13_enough_reviews",
+    }
     for name, refusal in refused.items():
         if refusal is not None:
             assert refusal.rule == rules.CONDITIONS[name].rule and refusal.reason.startswith(refusal.rule + " ")
@@ -110,7 +117,13 @@ def test_apply_writes_a_versioned_update_and_one_history_row(bf: Bf) -> None:
         fired = engine.apply(s, ws.spec, ws.actor(s), decision, ws.now, "代为提交")
     assert (fired.source, fired.dest, fired.version) == ("draft", "submitted", row.version + 1)
     last = bf.json("case", "history", str(cid))[-1]
-    assert (last["actor"], last["role"], last["on_behalf_of"], last["trigger"], last["comment"]) == ("zzb", "org", "committee", "submit", "代为提交")
+    assert (last["actor"], last["role"], last["on_behalf_of"], last["trigger"], last["comment"]) == (
+        "zzb",
+        "org",
+        "committee",
+        "submit",
+        "代为提交",
+    )
     assert last["inputs"] == {"attest": True}
     with ws.store.write() as s, pytest.raises(Conflict):  # the decision was made on a version that is gone
         engine.apply(s, ws.spec, ws.actor(s), decision, ws.now)

@@ -43,7 +43,7 @@ def refusal(result: Result, *rules: str) -> str:
 
 def evaluate(bf: Bf, cid: int, score: str) -> None:
     bf.ok("advance", str(cid), "pass_review", user="zzb", now=REVIEW)
-    bf.ok("advance", str(cid), "evaluate", "--data", f"score={score}", user="zzb", now=EVALUATION)
+    bf.ok("advance", str(cid), "evaluate", "--data", f"score={score}", "--data", "reason=测试：人工录入评审结果", user="zzb", now=EVALUATION)
 
 
 def approved(bf: Bf, cid: int) -> None:
@@ -429,7 +429,15 @@ def test_r13_the_evaluation_records_a_score_per_criterion(bf: Bf) -> None:
     bf.ok("advance", str(cid), "pass_review", user="zzb", now=REVIEW)
     criteria = {"focus": "95", "feature": "92", "quality": "90", "effect": "88", "process": "91", "promotion": "93", "long_term": "94.5"}
     bf.ok(
-        "advance", str(cid), "evaluate", "--data", "score=92", *(f"--data={k}={v}" for k, v in criteria.items()), user="zzb", now=EVALUATION
+        "advance",
+        str(cid),
+        "evaluate",
+        "--data",
+        "score=92",
+        "--data=reason=测试：人工录入评审结果",
+        *(f"--data={k}={v}" for k, v in criteria.items()),
+        user="zzb",
+        now=EVALUATION,
     )
     case = bf.json("case", "show", str(cid))
     assert case["score"] == 92

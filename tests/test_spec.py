@@ -34,7 +34,7 @@ INVALID = [
         "invalid_unknown_condition.yaml",
         10,
         BAD + "：{path} 第 10 行（transitions.0.conditions.1）：未知的条件 'r99_lucky'；可用的条件：r1_attested, r2_no_repeat, "
-        "r3_single_case, r4_model_cycle, r5_quota, r6_one_theme, r7_complete_plan, r8_attachments, r8_on_time, r9_excellent",
+        "r3_single_case, r4_model_cycle, r5_quota, r6_one_theme, r7_complete_plan, r8_attachments, r8_on_time, r9_excellent, r13_enough_reviews",
     ),
     (
         "invalid_no_way_out.yaml",

@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "deadlines": "workflow.records.deadlines",
     "users": "workflow.records.users",
     "auth": "workflow.records.auth",
+    "review": "workflow.review",
     "queries": "workflow.reports.queries",
     "ics": "workflow.reports.ics",
     "export": "workflow.reports.export",
@@ -70,6 +71,7 @@ __all__ = [
     "outbox",
     "queries",
     "reminders",
+    "review",
     "roster",
     "spec",
     "transfer",
@@ -82,6 +84,7 @@ __all__ = [
 if TYPE_CHECKING:
     from workflow import access, errors, spec, workspace
     from workflow import reminders as reminders
+    from workflow import review as review
     from workflow.dates import clock, workdays
     from workflow.db import transfer, values
     from workflow.db.store import Store

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from workflow.db.models import Review
 from workflow.errors import PermissionDenied
 from workflow.spec import Spec, TransitionSpec
 
@@ -34,9 +39,64 @@ def in_scope(actor: Actor, committee_id: int, branch_id: int) -> bool:
     return False
 
 
-def can_read(actor: Actor, committee_id: int, branch_id: int) -> bool:
-    """Reviewers and org read every case; committees and branches their own."""
-    return actor.role == "reviewer" or in_scope(actor, committee_id, branch_id)
+def can_read(actor: Actor, committee_id: int, branch_id: int, assigned: bool = False) -> bool:
+    """Org reads every case, committees and branches their own, a reviewer the cases assigned to them."""
+    return (is_reviewer(actor) and assigned) or in_scope(actor, committee_id, branch_id)
+
+
+# ---- R13: the expert panel is blind and scoped ------------------------------------------------
+
+
+def is_org(actor: Actor) -> bool:
+    """党委组织部: sees and does everything."""
+    return actor.role == "org"
+
+
+def is_reviewer(actor: Actor) -> bool:
+    """评审专家: scores the cases assigned to them and sees nothing else."""
+    return actor.role == "reviewer"
+
+
+def sees_panel(actor: Actor) -> bool:
+    """Who may see reviewers' names, their scores and comments, and the panel's audit rows: org only."""
+    return is_org(actor)
+
+
+def sees_history(actor: Actor) -> bool:
+    """Reviewers never see a case's history; the others see it within their scope."""
+    return not is_reviewer(actor)
+
+
+def sees_score(actor: Actor) -> bool:
+    """Whether the case's panel total is shown (to a committee or branch only once evaluated, where it is set)."""
+    return not is_reviewer(actor)
+
+
+def is_assigned(session: Session, actor: Actor, case_id: int) -> bool:
+    """Whether the case is assigned to this reviewer (False for anyone else)."""
+    if not is_reviewer(actor):
+        return False
+    q = select(col(Review.id)).where(col(Review.case_id) == case_id, col(Review.reviewer_id) == actor.id)
+    return session.execute(q).first() is not None
+
+
+def assigned_cases(actor: Actor) -> Any:
+    """SELECT of the ids of the cases assigned to a reviewer, for `Case.id IN (...)`, or None for other roles."""
+    if not is_reviewer(actor):
+        return None
+    return select(col(Review.case_id)).where(col(Review.reviewer_id) == actor.id)
+
+
+def require_reviewer(actor: Actor, what: str) -> None:
+    """Refuse unless the actor is a reviewer."""
+    if not is_reviewer(actor):
+        raise PermissionDenied(f"权限不足：只有评审专家可以{what}；用户 {actor.name} 的角色是 {actor.role}。")
+
+
+def require_panel(actor: Actor, what: str) -> None:
+    """Refuse unless the actor may see the panel (reviewers' names and scores)."""
+    if not sees_panel(actor):
+        raise PermissionDenied(f"权限不足：评审专家名单和评分只有党委组织部可以查看，不能{what}；用户 {actor.name} 的角色是 {actor.role}。")
 
 
 def require_scope(actor: Actor, committee_id: int, branch_id: int, what: str = "该申报") -> None:
@@ -46,15 +106,15 @@ def require_scope(actor: Actor, committee_id: int, branch_id: int, what: str = "
         raise PermissionDenied(f"权限不足：{who}用户 {actor.name} 不能操作{what}（不在其管辖范围内）。")
 
 
-def require_read(actor: Actor, committee_id: int, branch_id: int) -> None:
-    """Refuse unless the actor may read this case."""
-    if not can_read(actor, committee_id, branch_id):
+def require_read(actor: Actor, committee_id: int, branch_id: int, assigned: bool = False) -> None:
+    """Refuse unless the actor may read this case (`assigned`: the case is assigned to this reviewer)."""
+    if not can_read(actor, committee_id, branch_id, assigned):
         raise PermissionDenied(f"权限不足：用户 {actor.name} 不能查看该申报（不在其管辖范围内）。")
 
 
 def require_org(actor: Actor, what: str) -> None:
     """Refuse unless the actor is org."""
-    if actor.role != "org":
+    if not is_org(actor):
         raise PermissionDenied(f"权限不足：只有党委组织部可以{what}；用户 {actor.name} 的角色是 {actor.role}。")
 
 

@@ -155,6 +155,26 @@ class History(SQLModel, table=True):
     comment: str = ""
 
 
+class Review(SQLModel, table=True):
+    """R13: one expert assigned to one case, and (once submitted) their scores per criterion.
+
+    Every assignment, unassignment, submission and change is also a history row of the case.
+    """
+
+    __tablename__ = "review"
+    __table_args__ = (UniqueConstraint("case_id", "reviewer_id", name="uq_review_case_reviewer"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    reviewer_id: int = Field(foreign_key="app_user.id", index=True)
+    assigned_by: str
+    assigned_at: datetime = utc()
+    scores: str = ""  # JSON: criterion id -> 0..100
+    total: float | None = None  # the weighted total, two decimals
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    submitted_at: datetime | None = utc(nullable=True)
+    changed_at: datetime | None = utc(nullable=True)
+
+
 class Outbox(SQLModel, table=True):
     """R14: one reminder to one recipient by one channel, written by the sweep that decided it.
 

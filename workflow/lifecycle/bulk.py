@@ -10,6 +10,7 @@ nothing; a crash loses only the chunk in progress, whose cases stay untouched.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
@@ -77,7 +78,7 @@ class BulkRun:
         self.chunk_size = chunk_size
         self.done = 0
         self.refused = 0
-        self._templates: dict[tuple[str, int], _Template] = {}
+        self._templates: dict[_Key, _Template] = {}
         self._after: tuple[datetime | None, int] = (None, 0)  # where `--state` selection goes on from
         self._position = 0  # where `--ids` goes on from
         self._years: dict[int, int] = {}  # campaign id → year
@@ -169,7 +170,7 @@ class BulkRun:
         rows = [loaded[i] for i in wanted if i in loaded]
         decider = engine.Decider(session, self.ws.spec, actor, self.transition.trigger, self.inputs, self.ws.now, rows, carried)
         out: list[Outcome] = []
-        decided: dict[tuple[str, int], list[tuple[int, int]]] = {}  # (source state, campaign) → [(id, version read)]
+        decided: dict[_Key, list[tuple[int, int]]] = {}  # (source state, campaign, inputs) → [(id, version read)]
         for case_id in wanted:
             row = loaded.get(case_id)
             if row is None:
@@ -182,7 +183,9 @@ class BulkRun:
             except BranchflowError as exc:
                 out.append(Outcome(case_id, False, exc, source=row.state))
                 continue
-            key = (row.state, row.campaign_id)
+            # Cases share a template unless a hook (the panel's score) gave them inputs of their own.
+            own = "" if decision.inputs is decider.inputs else json.dumps(decision.inputs, sort_keys=True, default=str)
+            key = (row.state, row.campaign_id, own)
             if key not in self._templates:
                 self._templates[key] = self._template(actor, decision)
             decided.setdefault(key, []).append((row.id, row.version))
@@ -211,7 +214,8 @@ class _Template(NamedTuple):
     history: dict[str, Any]
 
 
-Groups = list[tuple[tuple[str, int], _Template, list[tuple[int, int]]]]
+_Key = tuple[str, int, str]  # (source state, campaign, the inputs when a case has its own)
+Groups = list[tuple[_Key, _Template, list[tuple[int, int]]]]
 
 
 class _RowWriter:
@@ -225,7 +229,7 @@ class _RowWriter:
         self.dialect = dialect
         self.updates: dict[tuple[str, ...], _Compiled] = {}  # by the columns set (those engine.case_values gives)
         self.insert = _Compiled(insert(History).values({c: bindparam(c) for c in _HISTORY}), dialect)
-        self.converted: dict[tuple[str, int], _Template] = {}
+        self.converted: dict[_Key, _Template] = {}
 
     def write(self, session: Session, groups: Groups) -> int:
         """Write every group; returns how many cases the UPDATE matched (id and version)."""

@@ -20,6 +20,7 @@ from workflow.db import values
 from workflow.db.models import CampaignDue, Case, History
 from workflow.errors import Conflict, InvalidTrigger, NotFound, PermissionDenied, RuleRefused, UsageError
 from workflow.lifecycle import facts as facts_mod
+from workflow.lifecycle import panel
 from workflow.spec import InputSpec, Spec, TransitionSpec, rules
 from workflow.workspace import Workspace
 
@@ -85,6 +86,12 @@ def parse_inputs(transition: TransitionSpec, raw: Mapping[str, Any]) -> dict[str
         need = "；".join(f"{i.name}（{i.label or i.type}）" for i in missing)
         example = " ".join(f"--data {i.name}={'true' if i.type == 'bool' else '…'}" for i in missing)
         raise UsageError(f"“{transition.label}”缺少必填输入：{need}。请加 {example}。")
+    for i in transition.inputs:
+        other = transition.input(i.requires) if i.requires and i.name in out else None
+        if other is not None and not str(out.get(other.name, "")).strip():
+            raise UsageError(
+                f"输入 {i.name}（{i.label or i.type}）须同时给出 {other.name}（{other.label or other.type}）：请加 --data {other.name}=…。"
+            )
     return out
 
 
@@ -259,11 +266,13 @@ class Decider:
         if self._role_error is not None:
             raise self._role_error
         access.require_scope(self.actor, row.committee_id, row.branch_id)
-        inputs = self.inputs
+        inputs: Mapping[str, Any] = self.inputs
         if transition.conditions:
-            refusals = rules.check(transition.conditions, self._facts(row, inputs))
+            facts = self._facts(row, inputs)
+            refusals = rules.check(transition.conditions, facts)
             if refusals:
                 raise rule_refusal(row, transition, refusals)
+            inputs = panel.derive(transition, facts, inputs)  # R13: the panel's score (the inputs themselves otherwise)
         due = self._due(row.campaign_id, dest, inputs)
         if self._batch is not None:
             self._batch.moved(row, dest)
@@ -371,7 +380,7 @@ def history_values(
         "source": row.state,
         "dest": dest,
         "inputs": json.dumps(_jsonable(inputs), ensure_ascii=False) if inputs else "",
-        "comment": comment,
+        "comment": panel.comment(inputs, comment),
     }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, String, and_, any_, bindparam, func, literal_
 from sqlmodel import Session, col
 
 from workflow.dates import clock
-from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, Waiver
+from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, Review, Waiver
 from workflow.spec import Spec
 from workflow.spec.rules import CONDITIONS, FACT_GROUPS, PLAN_FIELDS, Facts
 
@@ -163,6 +163,9 @@ def _statements(dialect: str, not_live: tuple[str, ...], participated: tuple[str
         .where(_ids_in(col(Attachment.case_id), dialect, "ids"))
         .distinct(),
         "waivers": select(col(Waiver.case_id), col(Waiver.rule)).where(_ids_in(col(Waiver.case_id), dialect, "ids")),
+        "panel": select(col(Review.case_id), col(Review.total), col(Review.scores))
+        .where(_ids_in(col(Review.case_id), dialect, "ids"), col(Review.submitted_at).is_not(None))
+        .order_by(col(Review.id)),
         "live": select(col(Case.campaign_id), col(Case.branch_id), func.count())
         .where(col(Case.campaign_id).in_(campaigns), _ids_in(col(Case.branch_id), dialect, "branches"), col(Case.state).not_in(not_live))
         .group_by(col(Case.campaign_id), col(Case.branch_id)),
@@ -234,6 +237,7 @@ class Batch:
         self.quota: Counter[tuple[int, int]] = Counter()
         self.branches: Counter[int] = Counter()
         self.years: set[int] = set()
+        self.reviews: dict[int, list[tuple[float, dict[str, float]]]] = {}  # case → (total, scores) per submitted review
         wanted = self.wanted = needs(conditions)
         if not rows or not wanted:
             return
@@ -249,6 +253,9 @@ class Batch:
             self.kinds = _grouped(conn.execute(q["attachments"], {"ids": ids}).all())
         if "waivers" in wanted:
             self.waived = _grouped(conn.execute(q["waivers"], {"ids": ids}).all())
+        if "panel" in wanted:
+            for case_id, total, scores in conn.execute(q["panel"], {"ids": ids}).all():
+                self.reviews.setdefault(case_id, []).append((total, json.loads(scores) if scores else {}))
         if "live" in wanted:
             for campaign_id, branch_id, n in conn.execute(q["live"], {"campaigns": campaigns, "branches": branches}).all():
                 self.live[(campaign_id, branch_id)] = n
@@ -284,6 +291,9 @@ class Batch:
         in_cycle_count = sum(1 for y in years if row.cycle_start and row.cycle_end and row.cycle_start <= y <= row.cycle_end)
         live_key = (row.campaign_id, row.branch_id)
         quota_key = (row.campaign_id, row.committee_id)
+        review = settings.review
+        reviews = self.reviews.get(row.id, [])
+        totals = [t for t, _ in reviews]
         quota_used = 0
         if "quota" in self.wanted:
             quota_used = self.quota.get(quota_key, 0) + pending.quota.get(quota_key, 0) - self._counted(row, row.state)
@@ -308,6 +318,10 @@ class Batch:
             excellent_score=settings.excellent_score,
             themes=settings.themes,
             other_theme=settings.other_theme,
+            reviews_in=len(reviews),
+            reviews_needed=review.min_reviews if "panel" in self.wanted else 0,
+            panel_score=review.panel(totals),
+            panel_means=review.means([s for _, s in reviews], totals),
         )
 
     def moved(self, row: CaseRow, dest: str) -> None:

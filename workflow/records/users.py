@@ -33,7 +33,10 @@ def add(ws: Workspace, name: str, role: str, committee: str | None = None, branc
         if s.exec(select(User).where(col(User.name) == name)).first() is not None:
             raise UsageError(f"用户 {name!r} 已存在：请换一个名字。")
         user = User(name=name, role=role, email=email)
-        if role == "committee":
+        if role == "committee" or (role == "reviewer" and committee):
+            # A reviewer may belong to a committee: R13's conflict of interest keeps them off its cases.
+            if role == "reviewer" and branch:
+                raise UsageError("评审专家不属于某个支部：请去掉 --branch（可用 --committee 指明所在分党委）。")
             if not committee:
                 raise UsageError("分党委用户须指定 --committee（分党委名称）。")
             c = s.exec(select(Committee).where(col(Committee.name) == committee)).first()

@@ -28,7 +28,7 @@ from workflow.db import values
 from workflow.db.models import Branch, Case, Committee, Delivery, DeliveryAttempt, Outbox
 from workflow.db.store import Store
 from workflow.errors import NotFound, Refused
-from workflow.reminders.transports import Channel, DeliveryFailed, Item, Message, body, message_key, subject
+from workflow.reminders.transports import REVIEW_ACTION, Channel, DeliveryFailed, Item, Message, body, message_key, subject
 from workflow.spec import Spec
 from workflow.workspace import Workspace
 
@@ -186,7 +186,7 @@ def item(spec: Spec, row: Outbox, branch: str, committee: str) -> Item:
     """One outbox row as an entry of a message (the row need not be stored: a dry run previews planned rows)."""
     state = spec.by_id.get(row.state)
     owner = state.owner if state else None
-    action = spec.reminders.actions.get(row.state) or _default_action(spec, row.state)
+    action = REVIEW_ACTION if row.kind == "review" else spec.reminders.actions.get(row.state) or _default_action(spec, row.state)
     return Item(
         outbox_id=row.id or 0,
         kind=row.kind,

@@ -24,10 +24,11 @@ from sqlmodel import Session, SQLModel, col
 
 from workflow import access
 from workflow.dates import clock, workdays
-from workflow.db.models import Branch, Case, Committee, Outbox, User
+from workflow.db.models import Branch, Case, Committee, Outbox, Review, User
 from workflow.reminders import outbox
 from workflow.reminders.outbox import Result
 from workflow.reminders.transports import Channel, Item, body, subject
+from workflow.review import review_states
 from workflow.spec import Offset, Spec
 from workflow.workspace import Workspace
 
@@ -144,6 +145,19 @@ def decide(
         key: int | str = "org" if role == "org" else committee_of
         people.setdefault(key, []).append(_Person(user_email.strip().lower(), name))
 
+    # R13: reviewers (with an email) of the cases with the panel they have not scored yet.
+    panel = set(review_states(spec))
+    reviewers: dict[int, list[_Person]] = {}
+    with_panel = [c[0] for c in cases if c[1] in panel]
+    if with_panel:
+        q = (
+            select(col(Review.case_id), col(User.email), col(User.name))
+            .join(User, col(User.id) == col(Review.reviewer_id))
+            .where(col(Review.case_id).in_(with_panel), col(Review.submitted_at).is_(None), col(User.email) != "")
+        )
+        for case_id, user_email, name in session.execute(q.order_by(col(Review.id))):
+            reviewers.setdefault(case_id, []).append(_Person(user_email.strip().lower(), name))
+
     today = now.astimezone(clock.TZ).date().isoformat()
     wanted: list[Planned] = []
     nobody: list[tuple[int, str]] = []
@@ -161,6 +175,8 @@ def decide(
             past = [f for f in fired if f[0] <= now]
             if past:  # only the most recent one: no burst of stale reminders after downtime
                 marks.append((max(past)[1], "before", audience))
+                for p in reviewers.get(case_id, ()):  # one row per case: a reviewer's message lists all of theirs
+                    wanted += (Planned(case_id, state, due_db, max(past)[1], "review", p.email, p.name, ch) for ch in channels)
         for offset, kind, who in marks:
             persons = _audience(who, email, branch, contact, committee_id, people)
             if not persons:
@@ -278,7 +294,8 @@ def kind_label(kind: str, offset: str) -> str:
     if kind == "digest":
         return "逾期汇总"
     amount, unit = str(offset).rstrip("dwh"), str(offset)[len(str(offset).rstrip("dwh")) :]
-    return f"截止前 {amount} {UNIT_LABELS.get(unit, unit)}"
+    before = f"截止前 {amount} {UNIT_LABELS.get(unit, unit)}"
+    return f"评审提醒（{before}）" if kind == "review" else before
 
 
 @dataclass(frozen=True)
@@ -286,7 +303,7 @@ class PreviewItem:
     """One case in a previewed message."""
 
     case_id: int
-    kind: str  # before | overdue | digest
+    kind: str  # before | review | overdue | digest
     kind_label: str
     due_at: datetime  # aware
 

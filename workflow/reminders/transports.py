@@ -30,7 +30,9 @@ from typing import Protocol, TextIO
 from workflow.dates import clock
 
 SUBJECT_PREFIX = "【特色支部创建】"
-KIND_LABELS = {"before": "截止提醒", "overdue": "逾期通知", "digest": "逾期汇总"}
+KIND_LABELS = {"before": "截止提醒", "review": "评审提醒", "overdue": "逾期通知", "digest": "逾期汇总"}
+# R13: what a reviewer is asked to do (a `review` row: a case assigned to them they have not scored yet).
+REVIEW_ACTION = "按七项要求逐项评分并填写评审意见：branchflow review score 申报编号 --score 指标=分数 …"
 # WeCom text messages are limited to 2048 bytes; DingTalk to about 20000.
 WECOM_MAX_BYTES = 2000
 DINGTALK_MAX_BYTES = 18000
@@ -54,7 +56,7 @@ class Item:
     """One case in a message: a reminder before its due date, an overdue notice, or a digest line."""
 
     outbox_id: int
-    kind: str  # before | overdue | digest
+    kind: str  # before | review | overdue | digest
     case_id: int
     branch: str
     committee: str
@@ -120,7 +122,7 @@ def days_left(due: datetime, now: datetime) -> int:
 
 def _when(item: Item, now: datetime) -> str:
     due = f"{clock.show(item.due_at)}（{clock.show_day(item.due_at)}）"
-    if item.kind == "before":
+    if item.kind in ("before", "review"):
         left = days_left(item.due_at, now)
         if left <= 0:
             return f"{due}，今天 {item.due_at.astimezone(clock.TZ):%H:%M} 截止"
@@ -143,6 +145,7 @@ def body(recipient_name: str, items: Sequence[Item], now: datetime) -> str:
     lines = [f"{recipient_name}：您好！", ""]
     sections = [
         ("before", "以下申报即将到期，请在截止前完成："),
+        ("review", "以下申报已分配给您评审，尚未评分，请在评审截止前提交："),
         ("overdue", "以下申报已超过截止时间，请尽快处理；如确需延期，请联系党委组织部："),
         ("digest", f"截至 {clock.show(now)}，以下申报已逾期（逾期最久的在前）："),
     ]

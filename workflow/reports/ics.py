@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from workflow import access
 from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Branch, CampaignDue, Case, Committee
@@ -112,6 +113,8 @@ def export(ws: Workspace, path: str | Path, committee: str | None = None, year: 
             q = q.where(col(Branch.committee_id) == actor.committee_id)
         elif actor.role == "branch":
             q = q.where(col(Case.branch_id) == actor.branch_id)
+        if (assigned := access.assigned_cases(actor)) is not None:
+            q = q.where(col(Case.id).in_(assigned))
         cases = s.execute(q).all()
     events = []
     for st in spec.states:
@@ -151,5 +154,5 @@ def export(ws: Workspace, path: str | Path, committee: str | None = None, year: 
         target.write_bytes(text.encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"无法写入日历文件 {target}：{exc.strerror}。") from None
-    access_note = "" if actor.role in ("org", "reviewer") else "（仅含您管辖范围内的申报）"
+    access_note = "" if access.is_org(actor) else "（仅含您管辖范围内的申报）"
     return {"file": str(target), "campaign": campaign.year, "events": len(events), "case_events": extra, "note": access_note}

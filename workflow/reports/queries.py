@@ -42,6 +42,10 @@ HISTORY_HEADERS = {
 }
 
 
+# The audit rows of the expert panel (review_assign, review_unassign, review_score): org's eyes only.
+REVIEW_PREFIX = "review_"
+
+
 def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Actor, committee: str | None) -> Any:
     """Restrict a query over `cases` to the campaign, the committee asked for, and what the actor may see.
 
@@ -65,6 +69,9 @@ def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Ac
         q = q.join(Branch, col(Branch.id) == col(Case.branch_id)).where(col(Branch.committee_id) == committee_id)
     if actor.role == "branch":
         q = q.where(col(Case.branch_id) == actor.branch_id)
+    assigned = access.assigned_cases(actor)
+    if assigned is not None:
+        q = q.where(col(Case.id).in_(assigned))
     return q
 
 
@@ -164,7 +171,7 @@ def show(ws: Workspace, case_id: int) -> dict[str, Any]:
     with ws.store.read() as s:
         actor = ws.actor(s)
         row = load_case(s, case_id)
-        access.require_read(actor, row.committee_id, row.branch_id)
+        access.require_read(actor, row.committee_id, row.branch_id, access.is_assigned(s, actor, case_id))
         case = s.get(Case, case_id)
         assert case is not None
         year = s.execute(select(col(Campaign.year)).where(col(Campaign.id) == row.campaign_id)).scalar_one()
@@ -191,20 +198,27 @@ def show(ws: Workspace, case_id: int) -> dict[str, Any]:
         "owner": spec.roles.get(owner, "") if owner else "",
         "due_at": row.due_at,
         "version": case.version,
-        "score": case.score,
-        "criteria": json.loads(case.criteria) if case.criteria else {},
+        "score": case.score if access.sees_score(actor) else None,
+        "criteria": json.loads(case.criteria) if case.criteria and access.sees_score(actor) else {},
         "attachments": atts,
         "waivers": waivers,
     }
 
 
 def history(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
-    """The case's audit trail, oldest first."""
+    """The case's audit trail, oldest first (the panel's rows, `review_*`, only for org)."""
     with ws.store.read() as s:
         actor = ws.actor(s)
         row = load_case(s, case_id)
-        access.require_read(actor, row.committee_id, row.branch_id)
-        rows = s.execute(select(History).where(col(History.case_id) == case_id).order_by(col(History.id))).scalars().all()
+        access.require_read(actor, row.committee_id, row.branch_id, access.is_assigned(s, actor, case_id))
+        if not access.sees_history(actor):
+            raise access.PermissionDenied(
+                f"权限不足：评审专家不能查看申报的操作记录；用户 {actor.name} 可用 case show {case_id} 查看方案和附件。"
+            )
+        q = select(History).where(col(History.case_id) == case_id)
+        if not access.sees_panel(actor):
+            q = q.where(~col(History.trigger).startswith(REVIEW_PREFIX, autoescape=True))
+        rows = s.execute(q.order_by(col(History.id))).scalars().all()
     return [
         {
             "at": clock.from_db(h.at),

@@ -16,15 +16,18 @@ from workflow.spec.model import (
     packaged_text,
     parse,
 )
+from workflow.spec.review import Criterion, ReviewSettings
 
 __all__ = [
     "AUDIENCES",
     "INPUT_TYPES",
     "Calendar",
+    "Criterion",
     "InputSpec",
     "Offset",
     "Quota",
     "ReminderPolicy",
+    "ReviewSettings",
     "RuleSettings",
     "Spec",
     "StateSpec",

@@ -14,14 +14,15 @@ from typing import Any
 from workflow.dates import clock
 from workflow.errors import SpecError, UsageError
 from workflow.spec import yamlsrc
+from workflow.spec.review import COMBINE, Criterion, ReviewSettings
 from workflow.spec.rules import CONDITIONS
 
 INPUT_TYPES = ("bool", "int", "number", "date", "text")
 TOP_KEYS = ("version", "timezone", "roles", "states", "transitions", "rules", "campaigns", "reminders")
 STATE_KEYS = ("id", "label", "owner", "terminal", "initial")
 TRANSITION_KEYS = ("trigger", "label", "source", "dest", "roles", "conditions", "inputs")
-INPUT_KEYS = ("type", "required", "min", "max", "label")
-RULE_KEYS = ("quota", "excellent_score", "themes", "other_theme", "not_live", "participated", "waivable", "late_entry_days")
+INPUT_KEYS = ("type", "required", "min", "max", "label", "requires")
+RULE_KEYS = ("quota", "excellent_score", "themes", "other_theme", "not_live", "participated", "waivable", "late_entry_days", "review")
 QUOTA_KEYS = ("threshold", "small", "large", "not_counted")
 REMINDER_KEYS = ("before", "send_at", "max_per_state", "overdue_notice", "digest", "sweep_every_minutes", "states")
 REMINDER_STATE_KEYS = ("before", "notify", "action")
@@ -57,6 +58,7 @@ class InputSpec:
     min: float | None = None
     max: float | None = None
     label: str = ""
+    requires: str = ""  # another input that must be given with this one (an override's reason)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class RuleSettings:
     participated: tuple[str, ...] = ("approved", "september_check", "closing", "completed", "check_failed", "closing_failed")
     waivable: tuple[str, ...] = ("R2",)
     late_entry_days: int = 7
+    review: ReviewSettings = field(default_factory=ReviewSettings)
 
 
 @dataclass(frozen=True)
@@ -449,7 +452,10 @@ class _Builder:
             lo = self.number(m["min"], (*p, "min")) if "min" in m else None
             hi = self.number(m["max"], (*p, "max")) if "max" in m else None
             req = self.boolean(m.get("required", False), (*p, "required"))
-            out.append(InputSpec(str(name), typ, req, lo, hi, str(m.get("label", ""))))
+            needs = self.string(m["requires"], (*p, "requires"), "requires") if "requires" in m else ""
+            if needs and (needs == name or needs not in value):
+                raise self.fail((*p, "requires"), f"requires 应是同一操作的另一个输入，实际是 {needs!r}")
+            out.append(InputSpec(str(name), typ, req, lo, hi, str(m.get("label", "")), needs))
         return tuple(out)
 
     def graph(self, states: tuple[StateSpec, ...], transitions: tuple[TransitionSpec, ...]) -> None:
@@ -514,7 +520,39 @@ class _Builder:
             participated=state_list(("rules", "participated"), m.get("participated", list(base.participated))),
             waivable=waivable,
             late_entry_days=int(self.number(m.get("late_entry_days", base.late_entry_days), ("rules", "late_entry_days"), integer=True)),
+            review=self.review(m.get("review", {}), ("rules", "review")),
         )
+
+    def review(self, value: Any, p: tuple[Any, ...]) -> ReviewSettings:
+        m = self.mapping(value, p, ("criteria", "min_reviews", "combine", "exclude_own_committee"))
+        base = ReviewSettings()
+        criteria = base.criteria
+        if "criteria" in m:
+            if not isinstance(m["criteria"], list) or not m["criteria"]:
+                raise self.fail((*p, "criteria"), "criteria 应是非空列表（每项 id、label、weight）")
+            found: list[Criterion] = []
+            for j, raw in enumerate(m["criteria"]):
+                cp = (*p, "criteria", j)
+                c = self.mapping(raw, cp, ("id", "label", "weight"))
+                cid = self.string(c.get("id"), (*cp, "id") if "id" in c else cp, "评审指标 id")
+                label = self.string(c.get("label"), (*cp, "label") if "label" in c else cp, "评审指标 label")
+                if not re.fullmatch(r"[a-z][a-z0-9_]*", cid) or any(cid in (f.id, f.label) or label in (f.id, f.label) for f in found):
+                    raise self.fail((*cp, "id"), f"评审指标 {cid!r}（{label}）的 id 须为小写字母、数字、下划线，id 和 label 不能重复")
+                weight = self.number(c.get("weight"), (*cp, "weight") if "weight" in c else cp)
+                if not 0 < weight <= 100:
+                    raise self.fail((*cp, "weight"), f"权重应大于 0、不超过 100，实际是 {weight!r}")
+                found.append(Criterion(cid, label, weight))
+            if abs(sum(c.weight for c in found) - 100) > 1e-9:
+                raise self.fail((*p, "criteria"), f"各评审指标的权重之和应为 100，实际是 {sum(c.weight for c in found):g}")
+            criteria = tuple(found)
+        least = int(self.number(m.get("min_reviews", base.min_reviews), (*p, "min_reviews"), integer=True))
+        if least < 1:
+            raise self.fail((*p, "min_reviews"), f"min_reviews 至少为 1，实际是 {least}")
+        combine = self.string(m.get("combine", base.combine), (*p, "combine"), "combine")
+        if combine not in COMBINE:
+            raise self.fail((*p, "combine"), f"combine 应是 {' 或 '.join(COMBINE)}，实际是 {combine!r}")
+        exclude = self.boolean(m.get("exclude_own_committee", True), (*p, "exclude_own_committee"))
+        return ReviewSettings(criteria, least, combine, exclude)
 
     def calendars(self, value: Any, states: tuple[StateSpec, ...]) -> dict[int, Calendar]:
         if not isinstance(value, dict) or not value:

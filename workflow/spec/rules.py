@@ -47,13 +47,18 @@ class Facts:
     excellent_score: float
     themes: tuple[str, ...] = field(default=())
     other_theme: str = "其他"
+    # R13: the expert panel (see `facts.Batch`, group "panel"): submitted reviews and their combined score.
+    reviews_in: int = 0
+    reviews_needed: int = 0
+    panel_score: float | None = None
+    panel_means: Mapping[str, float] = field(default_factory=dict)
 
 
 Rule = Callable[[Facts], str | None]
 
 # The groups of facts `lifecycle.facts.Batch` gathers with its own queries; the other fields of `Facts`
 # come from the case row, `now` and the inputs, and cost nothing.
-FACT_GROUPS = frozenset({"attachments", "waivers", "live", "participation", "quota"})
+FACT_GROUPS = frozenset({"attachments", "waivers", "live", "participation", "quota", "panel"})
 
 
 class Refusal(NamedTuple):
@@ -184,6 +189,18 @@ def r9_excellent(f: Facts) -> str | None:
         return None
     got = "尚无评审分" if f.score is None else f"评审分 {f.score:g}"
     return f"R9 评审优秀：立项须评审分不低于 {f.excellent_score:g}，{got}；可选择“不予立项”（decline）。"
+
+
+@condition("R13", needs=("panel",))
+def r13_enough_reviews(f: Facts) -> str | None:
+    """R13: the evaluation takes the panel's score once enough reviews are in (an explicit score is an
+    override, which needs its reason: see the input's `requires`)."""
+    if "score" in f.inputs or (f.reviews_in >= f.reviews_needed and f.panel_score is not None):
+        return None
+    return (
+        f"R13 专家评审：已提交 {f.reviews_in} 份评审意见，至少需要 {f.reviews_needed} 份；"
+        "请等评审专家评分（review score）后再录入，或人工覆盖（--data score=… --data reason=…）。"
+    )
 
 
 def check(conditions: tuple[str, ...], facts: Facts) -> list[Refusal]:
