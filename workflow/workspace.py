@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from workflow import spec as spec_mod
 from workflow.access import Actor
 from workflow.dates import clock
+from workflow.db import values
 from workflow.db.models import Campaign, CampaignDue, SpecRecord, User
 from workflow.db.store import Store, missing_database
 from workflow.errors import NotFound, UsageError
