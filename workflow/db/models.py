@@ -91,6 +91,7 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_cases_state_due", "state", "due_at"),
         Index("ix_cases_campaign_branch", "campaign_id", "branch_id"),
+        Index("ix_cases_campaign_state_due", "campaign_id", "state", "due_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")
