@@ -13,7 +13,7 @@ from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, History, Waiver
-from workflow.errors import NotFound
+from workflow.errors import NotFound, UsageError
 from workflow.lifecycle.engine import load_case
 from workflow.workspace import Workspace
 
@@ -147,6 +147,73 @@ def status(
     return {"cases": rows, "counts": per_state, "total": sum(counted.values())}
 
 
+ORDERS = ("id", "due", "state", "committee")
+
+
+def listing(
+    ws: Workspace,
+    committee: str | None = None,
+    state: str | None = None,
+    year: int | None = None,
+    *,
+    text: str | None = None,
+    overdue_only: bool = False,
+    order: str = "id",
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """One page of the cases visible to the actor, filtered (committee, state, overdue, text in branch or title)
+    and sorted (id, due, state, committee); `counts` per state and `total` over the filters without `state`,
+    `matched` with it (for paging). The rows are the same dicts `status` lists."""
+    if state:
+        ws.spec.state(state)
+    if order not in ORDERS:
+        raise UsageError(f"排序方式 {order!r} 无效：请用 {', '.join(ORDERS)} 之一。")
+    values.check_int(limit, "limit", low=1)
+    values.check_int(offset, "offset", low=0)
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        committee_of = select(col(Branch.committee_id)).where(col(Branch.id) == col(Case.branch_id)).scalar_subquery()
+        first = {
+            "due": col(Case.due_at).label("o_first"),
+            "state": col(Case.state).label("o_first"),
+            "committee": select(col(Branch.committee_id)).where(col(Branch.id) == col(Case.branch_id)).scalar_subquery().label("o_first"),
+        }.get(order)
+        columns = (col(Case.id),) if first is None else (first, col(Case.id))
+
+        def filtered(q: Any) -> Any:
+            q = _scoped(q, year, s, ws, actor, committee)
+            if overdue_only:
+                live = [st.id for st in ws.spec.states if not st.terminal]
+                q = q.where(col(Case.state).in_(live), col(Case.due_at) < clock.to_db(ws.now))
+            if text and text.strip():
+                needle = f"%{text.strip()}%"
+                named = select(col(Branch.id)).where(col(Branch.name).like(needle))
+                q = q.where(col(Case.title).like(needle) | col(Case.branch_id).in_(named))
+            return q
+
+        counts = filtered(select(col(Case.state), func.count()).select_from(Case))
+        counted = dict(s.execute(counts.group_by(col(Case.state))).all())
+        keys = filtered(select(*columns).select_from(Case))
+        if state:
+            keys = keys.where(col(Case.state) == state)
+        picked = keys.order_by(*columns).limit(limit).offset(offset).subquery()
+        ordering = [picked.c.id] if first is None else [picked.c.o_first, picked.c.id]
+        query = (
+            select(col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version))
+            .select_from(picked)
+            .join(Case, col(Case.id) == picked.c.id)
+            .join(Branch, col(Branch.id) == col(Case.branch_id))
+            .join(Committee, col(Committee.id) == col(Branch.committee_id))
+            .order_by(*ordering)
+        )
+        to_row = _Rows(ws)
+        rows = [to_row(r) for r in s.connection().execute(query)]
+    per_state = [{"state": st.id, "state_label": st.label, "count": counted[st.id]} for st in ws.spec.states if counted.get(st.id)]
+    total = sum(counted.values())
+    return {"cases": rows, "counts": per_state, "total": total, "matched": counted.get(state, 0) if state else total}
+
+
 def overdue(ws: Workspace, committee: str | None = None, year: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Cases past due in a non-terminal state, most overdue first, with days overdue."""
     live = [st.id for st in ws.spec.states if not st.terminal]
@@ -263,3 +330,35 @@ def branches(ws: Workspace, committee: str | None = None) -> list[dict[str, Any]
             }
             for b, cname in s.execute(q.order_by(col(Branch.id)))
         ]
+
+
+def attachments(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
+    """A case's attachments with their ids (for download links), oldest first."""
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        row = load_case(s, case_id)
+        access.require_read(actor, row.committee_id, row.branch_id)
+        found = s.execute(select(Attachment).where(col(Attachment.case_id) == case_id).order_by(col(Attachment.id))).scalars()
+        return [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "name": a.original_name,
+                "size": a.size,
+                "sha256": a.sha256,
+                "uploaded_at": clock.from_db(a.created_at),
+                "uploaded_by": a.actor,
+            }
+            for a in found
+        ]
+
+
+def attachment_file(ws: Workspace, case_id: int, attachment_id: int) -> dict[str, Any]:
+    """One attachment of a case, with the path of its stored file (the caller's read scope is checked)."""
+    for a in attachments(ws, case_id):
+        if a["id"] == attachment_id:
+            path = ws.store.files_dir / a["sha256"][:2] / a["sha256"]
+            if not path.is_file():
+                raise NotFound(f"附件 {attachment_id} 的文件不在附件目录中（{ws.store.files_dir}）：请检查 BRANCHFLOW_FILES。")
+            return {**a, "path": path}
+    raise NotFound(f"申报 {case_id} 没有附件 {attachment_id}。")
