@@ -1359,6 +1359,33 @@ def calendar(opts: Options, ics_path: str, committee: str | None, year: int | No
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（放在 nginx 之后时保持 127.0.0.1）。")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="端口。")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="工作进程数（多个进程请使用 PostgreSQL）。")
+@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True, help="信任其 X-Forwarded-For 的反向代理地址。")
+@pass_opts
+def serve(opts: Options, host: str, port: int, workers: int, forwarded_allow_ips: str) -> None:
+    """运行网页和 JSON API（/api/v1，文档 /api/docs）；--now 给出模拟时间（每页显示横幅），否则按真实时钟。
+
+    Example: branchflow --db branchflow.db --now 2024-05-02T09:00 serve --port 8000
+    """
+    import uvicorn
+
+    from workflow import Store
+
+    Store(opts.db).create_schema()  # the web's tables (sessions, tokens) are in the newest revision
+    now = opts.now if opts.now_text else None
+    os.environ["BRANCHFLOW_DB"] = opts.db or ""
+    if now is not None:
+        os.environ["BRANCHFLOW_NOW"] = now.isoformat()
+    banner = f"，模拟时间 {opts.now_text}" if now else ""
+    click.echo(f"Branchflow 网页：http://{host}:{port}/{banner}（Ctrl-C 结束）", err=True)
+    uvicorn.run(
+        "web.app:factory", factory=True, host=host, port=port, workers=workers, forwarded_allow_ips=forwarded_allow_ips, log_level="warning"
+    )
+
+
+@cli.command()
 @click.option("--keep", type=click.Path(file_okay=False), help="把演示数据库留在这个目录（默认用完即删）。")
 @click.pass_context
 def demo(ctx: click.Context, keep: str | None) -> None:

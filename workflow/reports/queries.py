@@ -173,7 +173,6 @@ def listing(
     values.check_int(offset, "offset", low=0)
     with ws.store.read() as s:
         actor = ws.actor(s)
-        committee_of = select(col(Branch.committee_id)).where(col(Branch.id) == col(Case.branch_id)).scalar_subquery()
         first = {
             "due": col(Case.due_at).label("o_first"),
             "state": col(Case.state).label("o_first"),

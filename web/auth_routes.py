@@ -1,0 +1,81 @@
+"""Logging in and out, and changing one's own password."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from web.context import COOKIE, Me, client_address, csrf_checked, current_user, identify, render, web_of
+from workflow import BranchflowError, auth
+
+router = APIRouter()
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (never //host or a full URL)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """The session cookie: the random id only, HttpOnly, SameSite=Lax, Secure behind https."""
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=web_of(request).secure, path="/")
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    """The login form (用户名, 密码, 登录)."""
+    if identify(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next), error="", name="")
+
+
+@router.post("/login")
+def login_submit(request: Request, name: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
+    """Check the password; one message for a wrong name or password; 429 when locked."""
+    web = web_of(request)
+    try:
+        done = auth.login(web.store, name, password, client_address(request), web.now())
+    except (auth.LoginFailed, auth.Throttled) as exc:
+        status = 429 if isinstance(exc, auth.Throttled) else 401
+        return render(request, "login.html", status, next=_safe_next(next), error=exc.message, name=name)
+    target = "/password" if done.must_change else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(request, response, done.token)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
+    """退出: end this session."""
+    auth.logout(web_of(request).store, request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/password")
+def password_page(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """Change one's own password (required after a temporary one)."""
+    return render(request, "password.html", error="")
+
+
+@router.post("/password")
+def password_submit(
+    request: Request,
+    me: Annotated[Me, Depends(csrf_checked)],
+    old: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+    again: Annotated[str, Form()] = "",
+) -> Response:
+    """Set the new password; every session of the user ends, so log in again."""
+    if new != again:
+        return render(request, "password.html", 400, error="两次输入的新密码不一致。")
+    try:
+        auth.change_own_password(web_of(request).store, me.name, old, new, web_of(request).now())
+    except BranchflowError as exc:
+        return render(request, "password.html", 400, error=exc.message)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response

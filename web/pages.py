@@ -1,0 +1,392 @@
+"""The pages: 待办, 申报 (list, export, new), 申报详情 (plan, attachments, triggers, history), 看板, 批量操作, 用户."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from web.context import Me, csrf_checked, current_user, quote, render, web_of
+from workflow import UsageError, auth, bulk, cases, clock, engine, errors, export, queries, users
+
+router = APIRouter()
+PAGE = 20
+WARN_DAYS = 7  # yellow tag: due within this many days
+MAX_UPLOAD = 20 * 1024 * 1024
+UPLOAD_TYPES = (".pdf", ".doc", ".docx", ".jpg", ".jpeg", ".png", ".xls", ".xlsx", ".zip", ".ofd", ".wps")
+
+
+def tag(row: dict[str, Any], now: Any) -> dict[str, Any]:
+    """红/黄/绿 and the days left for a listed case (no tag without a due date)."""
+    due = row.get("due_at")
+    if due is None:
+        return {"colour": "", "text": "", "days": None}
+    if due < now:
+        days = clock.days_between(now, due)
+        return {"colour": "red", "text": f"逾期 {max(days, 1)} 天", "days": -max(days, 1)}
+    days = clock.days_between(due, now)
+    return {"colour": "yellow" if days <= WARN_DAYS else "green", "text": f"剩 {days} 天", "days": days}
+
+
+def download_headers(name: str) -> dict[str, str]:
+    """Content-Disposition for a download under its original (Chinese) name, RFC 6266 / RFC 5987."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"}
+
+
+def read_case(me: Me, case_id: int) -> dict[str, Any]:
+    """The case as `case show --json` gives it; a case outside the user's scope is simply not found (ids don't leak)."""
+    try:
+        return queries.show(me.ws, case_id)
+    except errors.PermissionDenied:
+        raise errors.NotFound(f"没有编号为 {case_id} 的申报。") from None
+
+
+def _me_row(me: Me) -> dict[str, Any]:
+    return next((u for u in users.listing(me.ws) if u["name"] == me.name), {"name": me.name, "role": "", "committee": "", "branch": ""})
+
+
+# ---- 待办 ----------------------------------------------------------------------------------------
+
+
+def todo_data(me: Me) -> dict[str, Any]:
+    """The cases where the user can act now, and those where an action is blocked, soonest due first."""
+    now = me.ws.now
+    listed = queries.listing(me.ws, order="due", limit=100)
+    terminal = {st.id for st in me.ws.spec.states if st.terminal}
+    ready: list[dict[str, Any]] = []
+    blocked: list[dict[str, Any]] = []
+    for row in listed["cases"]:
+        if row["state"] in terminal:
+            continue
+        options = engine.options(me.ws, row["id"])
+        if not options:
+            continue
+        item = {**row, "tag": tag(row, now), "options": options}
+        (ready if any(o.allowed for o in options) else blocked).append(item)
+    overdue = len([r for r in ready + blocked if r["tag"]["colour"] == "red"])
+    return {"ready": ready, "blocked": blocked, "overdue": overdue}
+
+
+@router.get("/")
+def home(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """待办 (home)."""
+    return render(request, "home.html", **todo_data(me), who=_me_row(me))
+
+
+@router.get("/todo/counts")
+def home_counts(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """The counters of 待办, for htmx polling every 30 s."""
+    return render(request, "counts.html", **todo_data(me))
+
+
+# ---- 申报 list -------------------------------------------------------------------------------------
+
+
+def list_filters(year: int | None, committee: str, state: str, overdue: bool, q: str, sort: str) -> dict[str, Any]:
+    return {"year": year, "committee": committee or None, "state": state or None, "overdue_only": overdue, "text": q or None, "order": sort or "id"}
+
+
+@router.get("/cases")
+def case_list(
+    request: Request,
+    me: Annotated[Me, Depends(current_user)],
+    year: int | None = None,
+    committee: str = "",
+    state: str = "",
+    overdue: bool = False,
+    q: str = "",
+    sort: str = "id",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """申报: filters, sorting, paging, counts per state as chips, export links of exactly the filtered rows."""
+    f = list_filters(year, committee, state, overdue, q, sort)
+    result = queries.listing(me.ws, **f, limit=PAGE, offset=(page - 1) * PAGE)
+    query = {k: v for k, v in {"year": year, "committee": committee, "state": state, "overdue": "true" if overdue else "", "q": q, "sort": sort}.items() if v}
+    chips = [{**c, "href": "/cases?" + urlencode({**query, "state": c["state"]})} for c in result["counts"]]
+    pages = max(1, -(-result["matched"] // PAGE))
+    rows = [{**r, "tag": tag(r, me.ws.now)} for r in result["cases"]]
+    committees = sorted({b["committee"] for b in queries.branches(me.ws)})
+    return render(
+        request,
+        "cases.html",
+        rows=rows,
+        chips=chips,
+        total=result["total"],
+        matched=result["matched"],
+        page=page,
+        pages=pages,
+        query=query,
+        qs=urlencode(query),
+        prev_href="/cases?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
+        next_href="/cases?" + urlencode({**query, "page": page + 1}) if page < pages else "",
+        all_href="/cases?" + urlencode({k: v for k, v in query.items() if k != "state"}),
+        states=me.ws.spec.states,
+        committees=committees,
+        f=f,
+        triggers=me.ws.spec.transitions,
+    )
+
+
+@router.get("/cases/export.{fmt}")
+def case_export(
+    request: Request,
+    me: Annotated[Me, Depends(current_user)],
+    fmt: str,
+    year: int | None = None,
+    committee: str = "",
+    state: str = "",
+    overdue: bool = False,
+    q: str = "",
+    sort: str = "id",
+) -> Response:
+    """导出 Excel / CSV: exactly the filtered rows (all pages), with the CLI's Chinese headers."""
+    if fmt not in ("xlsx", "csv"):
+        raise UsageError("导出格式应是 xlsx 或 csv。")
+    f = list_filters(year, committee, state, overdue, q, sort)
+    first = queries.listing(me.ws, **f, limit=1)
+    rows = queries.listing(me.ws, **f, limit=max(1, first["matched"]))["cases"] if first["matched"] else []
+    folder = Path(tempfile.mkdtemp(prefix="bf-export-"))
+    path = export.write(folder / f"申报.{fmt}", queries.CASE_HEADERS, rows, "申报进度")
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return FileResponse(path, media_type=media, headers=download_headers(f"申报.{fmt}"))
+
+
+@router.get("/cases/new")
+def case_new_page(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """新建申报: the branch (from the user's scope), title, theme."""
+    branches = queries.branches(me.ws)
+    return render(request, "case_new.html", branches=branches, themes=[*me.ws.spec.rules.themes, me.ws.spec.rules.other_theme], error="")
+
+
+@router.post("/cases/new")
+def case_new(
+    request: Request,
+    me: Annotated[Me, Depends(csrf_checked)],
+    branch: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+    theme: Annotated[str, Form()] = "",
+    theme_note: Annotated[str, Form()] = "",
+) -> Response:
+    """Create the draft and go to its page."""
+    cid = cases.create(me.ws, branch, title, theme, theme_note)
+    return RedirectResponse(f"/cases/{cid}", status_code=303)
+
+
+# ---- 申报详情 ----------------------------------------------------------------------------------------
+
+
+def input_field(i: Any) -> dict[str, Any]:
+    """A form field from a declared input: bool → checkbox, date → date, number → number with its range, text → textarea."""
+    widget = {"bool": "checkbox", "date": "date", "number": "number"}.get(i.type, "textarea")
+    return {"name": i.name, "label": i.label or i.name, "widget": widget, "required": i.required, "min": i.min, "max": i.max}
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """申报详情."""
+    data = read_case(me, case_id)
+    options = engine.options(me.ws, case_id)
+    forms = [
+        {"trigger": o.trigger, "label": o.label, "dest_label": o.dest_label, "allowed": o.allowed, "blocked_by": o.blocked_by, "fields": [input_field(i) for i in o.inputs]}
+        for o in options
+    ]
+    history = queries.history(me.ws, case_id)
+    spec = me.ws.spec
+    editable = data["state"] == spec.initial.id and any(o.trigger for o in options)
+    plan = [{"name": k, "label": label, "value": data.get(k) or ""} for k, label in cases.EDITABLE.items()]
+    return render(
+        request,
+        "case.html",
+        case=data,
+        tag=tag(data, me.ws.now),
+        forms=forms,
+        history=history,
+        plan=plan,
+        editable=editable,
+        attachments=queries.attachments(me.ws, case_id),
+        kinds=cases.rules.ATTACHMENT_KINDS,
+        labels={**{st.id: st.label for st in spec.states}, **{t.trigger: t.label for t in spec.transitions}},
+        roles=spec.roles,
+    )
+
+
+@router.post("/cases/{case_id}/advance")
+async def case_advance(request: Request, case_id: int, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
+    """Fire one trigger with its declared inputs, at the version the page showed (stale → the conflict page)."""
+    read_case(me, case_id)
+    form = await request.form()
+    trigger = str(form.get("trigger", ""))
+    transition = me.ws.spec.by_trigger.get(trigger)
+    if transition is None:
+        raise UsageError(f"没有操作 {trigger!r}。")
+    data: dict[str, Any] = {}
+    for i in transition.inputs:
+        value = form.get(f"in_{i.name}")
+        if i.type == "bool":
+            data[i.name] = "true" if value else "false"
+        elif isinstance(value, str) and value.strip():
+            data[i.name] = value.strip()
+    version = str(form.get("version", ""))
+    engine.advance(me.ws, case_id, trigger, data, str(form.get("comment", "")), int(version) if version.isdigit() else None)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/fields")
+async def case_fields(request: Request, case_id: int, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
+    """Save the plan fields of a draft (only those changed), at the version shown."""
+    current = read_case(me, case_id)
+    form = await request.form()
+    changed = {k: str(form[k]) for k in cases.EDITABLE if k in form and str(form[k]) != (current.get(k) or "")}
+    if changed:
+        version = str(form.get("version", ""))
+        cases.set_fields(me.ws, case_id, changed, int(version) if version.isdigit() else None)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/attachments")
+async def case_upload(
+    request: Request, case_id: int, me: Annotated[Me, Depends(csrf_checked)], file: UploadFile, kind: Annotated[str, Form()] = ""
+) -> Response:
+    """Upload an attachment (kind: 申报表电子版 or 盖章扫描件), kept under its original name."""
+    read_case(me, case_id)
+    await store_upload(me, case_id, file, kind)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+async def store_upload(me: Me, case_id: int, file: UploadFile, kind: str) -> dict[str, Any]:
+    """Check size and type, then hand the bytes to the library under the original name."""
+    name = Path((file.filename or "").replace("\\", "/")).name
+    if not name:
+        raise UsageError("请选择要上传的文件。")
+    if not name.lower().endswith(UPLOAD_TYPES):
+        raise UsageError(f"不支持的文件类型：{name}。可上传 {'、'.join(UPLOAD_TYPES)}。")
+    content = await file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise UsageError(f"文件太大：{name} 超过 {MAX_UPLOAD // (1024 * 1024)} MB。")
+    if not content:
+        raise UsageError(f"文件是空的：{name}。")
+    with tempfile.TemporaryDirectory(prefix="bf-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        done = cases.attach(me.ws, case_id, path, kind)
+    found = [a for a in queries.attachments(me.ws, case_id) if a["sha256"] == done["sha256"] and a["kind"] == kind]
+    return found[-1] if found else dict(done)
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}")
+def case_download(request: Request, case_id: int, attachment_id: int, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """Download under the original name (Content-Disposition: attachment; filename*=UTF-8''…)."""
+    read_case(me, case_id)
+    found = queries.attachment_file(me.ws, case_id, attachment_id)
+    return FileResponse(found["path"], media_type="application/octet-stream", headers=download_headers(found["name"]))
+
+
+# ---- 看板 ------------------------------------------------------------------------------------------
+
+
+@router.get("/board")
+def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int | None = None, asof: str = "") -> Response:
+    """组织部看板: state × committee counts (each cell links to the filtered list), overdue per committee, due this week."""
+    ws = me.ws
+    if asof:
+        from workflow import Workspace
+
+        ws = Workspace(ws.store, clock.parse_deadline(asof), me.name)
+    result = queries.status(ws, year=year)
+    matrix: dict[str, dict[str, int]] = {}
+    for row in result["cases"]:
+        matrix.setdefault(row["committee"], {}).setdefault(row["state"], 0)
+        matrix[row["committee"]][row["state"]] += 1
+    states = [st for st in ws.spec.states if any(st.id in m for m in matrix.values())]
+    late = queries.overdue(ws, year=year)
+    per_committee: dict[str, int] = {}
+    for row in late:
+        per_committee[row["committee"]] = per_committee.get(row["committee"], 0) + 1
+    week = [r for r in result["cases"] if r["due_at"] is not None and 0 <= (r["due_at"] - ws.now).total_seconds() <= 7 * 86400]
+    return render(
+        request,
+        "board.html",
+        matrix=matrix,
+        states=states,
+        per_committee=per_committee,
+        late=late,
+        week=week,
+        year=year or "",
+        asof=asof,
+        ycount=result["total"],
+    )
+
+
+# ---- 批量操作 ----------------------------------------------------------------------------------------
+
+
+def _bulk_run(me: Me, form: Any, dry_run: bool) -> tuple[str, list[Any], Any]:
+    trigger = str(form.get("trigger", ""))
+    ids = [int(v) for v in form.getlist("ids") if str(v).isdigit()]
+    state = str(form.get("state", "")) or None
+    if not ids and not state:
+        raise UsageError("请先在列表中勾选申报，或选择“该状态的全部申报”。")
+    transition = me.ws.spec.by_trigger.get(trigger)
+    if transition is None:
+        raise UsageError("请选择要执行的操作。")
+    # The preview assumes the confirmations the run will ask for (as the case page's buttons do); the run needs them ticked.
+    inputs = {i.name: "true" for i in transition.inputs if i.type == "bool" and (form.get(f"in_{i.name}") or (dry_run and i.required))}
+    inputs.update({i.name: str(form.get(f"in_{i.name}")).strip() for i in transition.inputs if i.type != "bool" and str(form.get(f"in_{i.name}") or "").strip()})
+    run = bulk.advance_many(me.ws, trigger, state=state, ids=None if state else ids, inputs=inputs, comment=str(form.get("comment", "")), dry_run=dry_run)
+    outcomes = [o for chunk in run for o in chunk]
+    return trigger, outcomes, transition
+
+
+@router.post("/bulk/preview")
+async def bulk_preview(request: Request, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
+    """批量操作 step 1: each case's verdict (would be done / refused and why); nothing written."""
+    form = await request.form()
+    trigger, outcomes, transition = _bulk_run(me, form, dry_run=True)
+    ends = me.ws.spec.by_id[transition.dest].terminal
+    return render(request, "bulk.html", trigger=trigger, transition=transition, outcomes=outcomes, form=form, ids=form.getlist("ids"), preview=True, ends=ends)
+
+
+@router.post("/bulk/run")
+async def bulk_run(request: Request, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
+    """批量操作 step 2 (确认执行): the result per case; a decision that ends cases needs a comment and a second confirmation."""
+    form = await request.form()
+    transition = me.ws.spec.by_trigger.get(str(form.get("trigger", "")))
+    if transition is not None and me.ws.spec.by_id[transition.dest].terminal:
+        if not str(form.get("comment", "")).strip():
+            raise UsageError(f"“{transition.label}”会结束申报：请填写说明。")
+        if form.get("confirm_end") != "yes":
+            raise UsageError(f"“{transition.label}”会结束申报：请勾选“我确认结束这些申报”。")
+    trigger, outcomes, transition = _bulk_run(me, form, dry_run=False)
+    return render(request, "bulk.html", trigger=trigger, transition=transition, outcomes=outcomes, form=form, ids=[], preview=False, ends=False)
+
+
+# ---- 用户 ------------------------------------------------------------------------------------------
+
+
+@router.get("/users")
+def user_page(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """用户: who they are and whether they can log in; org resets passwords and revokes tokens."""
+    rows = users.listing(me.ws)
+    store = web_of(request).store
+    listed = [{**u, "can_login": auth.has_password(store, str(u["name"]))} for u in rows]
+    return render(request, "users.html", users=listed, roles=me.ws.spec.roles, notice=request.query_params.get("done", ""))
+
+
+@router.post("/users/{name}/password")
+def user_reset(request: Request, name: str, me: Annotated[Me, Depends(csrf_checked)], password: Annotated[str, Form()] = "") -> Response:
+    """Reset a password (temporary: the user changes it at the next login)."""
+    auth.set_password(me.ws, name, password, temporary=True)
+    return RedirectResponse("/users?" + urlencode({"done": f"已为 {name} 设置临时密码。"}), status_code=303)
+
+
+@router.post("/users/{name}/revoke")
+def user_revoke(request: Request, name: str, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
+    """Revoke every API token of a user."""
+    done = auth.revoke_tokens(me.ws, name)
+    return RedirectResponse("/users?" + urlencode({"done": f"已吊销 {name} 的 {done['revoked']} 个令牌。"}), status_code=303)
+
