@@ -431,7 +431,73 @@ def user_list(opts: Options) -> None:
     from workflow import users
 
     rows = users.listing(opts.workspace())
-    emit(opts, rows, lambda: table(rows, {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱"}))
+    emit(
+        opts,
+        rows,
+        lambda: table(
+            [{**r, "disabled": "已停用" if r["disabled"] else ""} for r in rows],
+            {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱", "disabled": "状态"},
+        ),
+    )
+
+
+def _changed(opts: Options, done: Any, what: str) -> None:
+    """Say what a user correction changed (JSON: name, before, after, sessions_ended)."""
+    data = {"name": done.name, "before": done.before, "after": done.after, "sessions_ended": done.sessions_ended}
+    pairs = "；".join(f"{USER_FIELDS.get(k, k)}：{_cell(done.before[k]) or '（空）'} → {_cell(done.after[k]) or '（空）'}" for k in done.after)
+    ended = f"；结束了 {done.sessions_ended} 个已登录的会话" if done.sessions_ended else ""
+    emit(opts, data, lambda: click.echo(f"已{what}用户 {done.name}（{pairs}）{ended}。"))
+
+
+USER_FIELDS = {"role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱", "disabled": "停用"}
+
+
+@user.command("set")
+@click.argument("name")
+@click.option("--email", help="新的邮箱（给空字符串则清除）。")
+@click.option("--committee", help="新的分党委名称。")
+@click.option("--branch", help="新的支部名称（branch 用户）。")
+@click.option("--role", type=click.Choice(["org", "committee", "branch", "reviewer"]), help="新的角色。")
+@click.option("--comment", default="", help="说明（记入审计）。")
+@pass_opts
+def user_set(
+    opts: Options, name: str, email: str | None, committee: str | None, branch: str | None, role: str | None, comment: str
+) -> None:
+    """更正用户的邮箱、角色或所属单位（仅党委组织部，记入审计；角色或单位改变时该用户的网页登录立即失效）。
+
+    Example: branchflow user set 文法张老师 --email zhang2@example.edu.cn
+    """
+    from workflow import users
+
+    _changed(opts, users.update(opts.workspace(), name, email=email, committee=committee, branch=branch, role=role, comment=comment), "更正")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.option("--reason", default="", help="原因（记入审计）。")
+@pass_opts
+def user_disable(opts: Options, name: str, reason: str) -> None:
+    """停用用户（仅党委组织部）：不能再操作、登录或使用令牌；历史记录中保留其姓名。
+
+    Example: branchflow user disable 文法张老师 --reason 调离
+    """
+    from workflow import users
+
+    _changed(opts, users.disable(opts.workspace(), name, reason), "停用")
+
+
+@user.command("enable")
+@click.argument("name")
+@click.option("--reason", default="", help="原因（记入审计）。")
+@pass_opts
+def user_enable(opts: Options, name: str, reason: str) -> None:
+    """重新启用停用的用户（仅党委组织部；网页登录需重新设置密码）。
+
+    Example: branchflow user enable 文法张老师
+    """
+    from workflow import users
+
+    _changed(opts, users.enable(opts.workspace(), name, reason), "启用")
 
 
 def _read_password(name: str) -> str:

@@ -15,7 +15,7 @@ from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Campaign, CampaignDue, SpecRecord, User
 from workflow.db.store import Store, missing_database
-from workflow.errors import NotFound, UsageError
+from workflow.errors import NotFound, PermissionDenied, UsageError
 
 ADMIN = "admin"
 
@@ -52,6 +52,8 @@ class Workspace:
             raise
         if row is None or row.id is None:
             raise NotFound(f"没有用户 {self.user!r}：请检查 --as，或由党委组织部用 user add 添加。")
+        if row.disabled_at is not None:
+            raise PermissionDenied(f"用户 {row.name} 已停用，不能再操作：如需恢复请联系党委组织部。")
         return Actor(row.id, row.name, row.role, row.committee_id, row.branch_id, row.email)
 
     def campaign(self, session: Session, year: int | None = None) -> Campaign:

@@ -82,6 +82,22 @@ class User(SQLModel, table=True):
     committee_id: int | None = Field(default=None, foreign_key="committee.id")
     branch_id: int | None = Field(default=None, foreign_key="branch.id")
     email: str = ""
+    disabled_at: datetime | None = utc(nullable=True)  # a disabled user cannot act; history keeps the name
+
+
+class UserHistory(SQLModel, table=True):
+    """Append-only audit of the users: who added, changed, disabled or enabled whom, and what changed."""
+
+    __tablename__ = "user_history"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    at: datetime = utc()
+    actor: str
+    role: str
+    action: str  # add | set | disable | enable
+    before: str  # JSON of the fields changed, as they were
+    after: str  # JSON of the fields changed, as they are now
+    comment: str = ""
 
 
 class Case(SQLModel, table=True):

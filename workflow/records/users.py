@@ -2,65 +2,229 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from workflow import access
+from workflow.dates import clock
 from workflow.db import values
-from workflow.db.models import Branch, Committee, User
-from workflow.errors import NotFound, UsageError
+from workflow.db.models import Branch, Committee, User, UserHistory
+from workflow.errors import NotFound, Refused, UsageError
 from workflow.workspace import Workspace
 
 ROLES = ("org", "committee", "branch", "reviewer")
 EMAIL_RX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _scope(s: Session, name: str, role: str, committee: str | None, branch: str | None) -> tuple[int | None, int | None]:
+    """The (committee id, branch id) a user of `role` gets from the names given, or the error saying what to fix."""
+    if role not in ROLES:
+        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。", field="role")
+    if role == "committee" or (role == "reviewer" and committee):
+        # A reviewer may belong to a committee: R13's conflict of interest keeps them off its cases.
+        if role == "reviewer" and branch:
+            raise UsageError("评审专家不属于某个支部：请去掉 --branch（可用 --committee 指明所在分党委）。")
+        if not committee:
+            raise UsageError("分党委用户须指定 --committee（分党委名称）。", field="committee")
+        c = s.exec(select(Committee).where(col(Committee.name) == committee)).first()
+        if c is None:
+            raise NotFound(f"没有名为“{committee}”的分党委：请先导入支部名单。", field="committee")
+        return c.id, None
+    if role == "branch":
+        if not branch:
+            raise UsageError("党支部用户须指定 --branch（支部名称）。", field="branch")
+        b = s.exec(select(Branch).where(col(Branch.name) == branch)).first()
+        if b is None:
+            raise NotFound(f"没有名为“{branch}”的支部：请先导入支部名单。", field="branch")
+        if committee:
+            c = s.exec(select(Committee).where(col(Committee.id) == b.committee_id)).first()
+            if c is None or c.name != committee:
+                raise UsageError(f"支部“{branch}”不属于“{committee}”：请去掉 --committee 或改正名称。", field="committee")
+        return b.committee_id, b.id
+    if committee or branch:
+        raise UsageError(f"{role} 用户不属于某个分党委或支部：请去掉 --committee / --branch。")
+    return None, None
+
+
+def _email(email: str) -> str:
+    email = values.check_text(email.strip(), "邮箱")
+    if email and not EMAIL_RX.match(email):
+        raise UsageError(f"邮箱地址无效：{email!r}。", field="email")
+    return email
+
+
+def _audit(
+    s: Session,
+    ws: Workspace,
+    actor: access.Actor,
+    user: User,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    comment: str = "",
+) -> None:
+    assert user.id is not None
+    s.add(
+        UserHistory(
+            user_id=user.id,
+            at=clock.to_db(ws.now),
+            actor=actor.name,
+            role=actor.role,
+            action=action,
+            before=json.dumps(before, ensure_ascii=False),
+            after=json.dumps(after, ensure_ascii=False),
+            comment=comment,
+        )
+    )
+
+
+def _user(s: Session, name: str) -> User:
+    user = s.exec(select(User).where(col(User.name) == values.normal_name(name))).first()
+    if user is None or user.id is None:
+        raise NotFound(f"没有用户 {name!r}：请检查用户名（user list 可查看）。", field="name")
+    return user
+
+
 def add(ws: Workspace, name: str, role: str, committee: str | None = None, branch: str | None = None, email: str = "") -> User:
     """Add a user (org only). A committee user needs --committee, a branch user --branch."""
     if role not in ROLES:
-        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。")
+        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。", field="role")
     name = values.clean_name(name, "用户名")
     committee = values.clean_name(committee, "分党委名称") if committee else committee
     branch = values.clean_name(branch, "支部名称") if branch else branch
-    email = values.check_text(email.strip(), "邮箱")
+    email = _email(email)
     if not name:
-        raise UsageError("用户名不能为空。")
-    if email and not EMAIL_RX.match(email):
-        raise UsageError(f"邮箱地址无效：{email!r}。")
+        raise UsageError("用户名不能为空。", field="name")
     with ws.store.write() as s:
-        access.require_org(ws.actor(s), "添加用户")
+        actor = ws.actor(s)
+        access.require_org(actor, "添加用户")
         if s.exec(select(User).where(col(User.name) == name)).first() is not None:
-            raise UsageError(f"用户 {name!r} 已存在：请换一个名字。")
-        user = User(name=name, role=role, email=email)
-        if role == "committee" or (role == "reviewer" and committee):
-            # A reviewer may belong to a committee: R13's conflict of interest keeps them off its cases.
-            if role == "reviewer" and branch:
-                raise UsageError("评审专家不属于某个支部：请去掉 --branch（可用 --committee 指明所在分党委）。")
-            if not committee:
-                raise UsageError("分党委用户须指定 --committee（分党委名称）。")
-            c = s.exec(select(Committee).where(col(Committee.name) == committee)).first()
-            if c is None:
-                raise NotFound(f"没有名为“{committee}”的分党委：请先导入支部名单。")
-            user.committee_id = c.id
-        elif role == "branch":
-            if not branch:
-                raise UsageError("党支部用户须指定 --branch（支部名称）。")
-            b = s.exec(select(Branch).where(col(Branch.name) == branch)).first()
-            if b is None:
-                raise NotFound(f"没有名为“{branch}”的支部：请先导入支部名单。")
-            if committee:
-                c = s.exec(select(Committee).where(col(Committee.id) == b.committee_id)).first()
-                if c is None or c.name != committee:
-                    raise UsageError(f"支部“{branch}”不属于“{committee}”：请去掉 --committee 或改正名称。")
-            user.branch_id, user.committee_id = b.id, b.committee_id
-        elif committee or branch:
-            raise UsageError(f"{role} 用户不属于某个分党委或支部：请去掉 --committee / --branch。")
+            raise UsageError(f"用户 {name!r} 已存在：请换一个名字。", field="name")
+        committee_id, branch_id = _scope(s, name, role, committee, branch)
+        user = User(name=name, role=role, email=email, committee_id=committee_id, branch_id=branch_id)
         s.add(user)
         s.flush()
+        _audit(s, ws, actor, user, "add", {}, {"role": role, "committee": committee or "", "branch": branch or "", "email": email})
         s.refresh(user)
         s.expunge(user)
         return user
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What `user set`, `user disable` or `user enable` changed: the fields before and after, and how many web
+    sessions of the user were ended by it."""
+
+    name: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    sessions_ended: int
+
+
+def update(
+    ws: Workspace,
+    name: str,
+    *,
+    email: str | None = None,
+    committee: str | None = None,
+    branch: str | None = None,
+    role: str | None = None,
+    comment: str = "",
+) -> Changed:
+    """Correct a user's e-mail, role or scope (org only), audited; a change of role or scope ends the user's
+    web sessions at once. Nothing to change is refused ("用户信息未变")."""
+    committee = values.clean_name(committee, "分党委名称") if committee else committee
+    branch = values.clean_name(branch, "支部名称") if branch else branch
+    new_email = _email(email) if email is not None else None
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        access.require_org(actor, "修改用户")
+        user = _user(s, name)
+        names = _names(s)
+        was = {
+            "role": user.role,
+            "committee": names[0].get(user.committee_id, ""),
+            "branch": names[1].get(user.branch_id, ""),
+            "email": user.email,
+        }
+        target_role = role or user.role
+        scope_given = role is not None or committee is not None or branch is not None
+        if scope_given:
+            # A new scope is given whole: the role's committee/branch as asked, else kept where they still fit.
+            keep_committee = committee if committee is not None else (was["committee"] or None) if branch is None else None
+            keep_branch = branch if branch is not None else (was["branch"] or None) if committee is None else None
+            if target_role in ("org",):
+                keep_committee = keep_branch = None
+            elif target_role in ("committee", "reviewer"):
+                keep_branch = None
+            committee_id, branch_id = _scope(s, name, target_role, keep_committee, keep_branch)
+        else:
+            committee_id, branch_id = user.committee_id, user.branch_id
+        now = {
+            "role": target_role,
+            "committee": names[0].get(committee_id, ""),
+            "branch": names[1].get(branch_id, ""),
+            "email": new_email if new_email is not None else user.email,
+        }
+        before = {k: v for k, v in was.items() if now[k] != v}
+        after = {k: now[k] for k in before}
+        if not before:
+            raise UsageError(f"用户 {user.name} 的信息未变：没有要修改的内容。")
+        ended = 0
+        if {"role", "committee", "branch"} & set(before):
+            from workflow.records import auth
+
+            assert user.id is not None
+            ended = auth.end_sessions(s, user.id)
+        user.role, user.committee_id, user.branch_id, user.email = target_role, committee_id, branch_id, now["email"]
+        s.add(user)
+        _audit(s, ws, actor, user, "set", before, after, comment)
+        return Changed(user.name, before, after, ended)
+
+
+def disable(ws: Workspace, name: str, reason: str = "") -> Changed:
+    """Disable a user (org only): they can no longer act, log in or use a token (their sessions end, their
+    password and tokens are removed); history keeps their name. Audited."""
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        access.require_org(actor, "停用用户")
+        user = _user(s, name)
+        assert user.id is not None
+        if user.id == actor.id:
+            raise Refused(f"不能停用自己（{user.name}）：请由另一位党委组织部用户操作。")
+        if user.disabled_at is not None:
+            raise UsageError(f"用户 {user.name} 已停用。")
+        from workflow.records import auth
+
+        ended = auth.forget_user(s, user.id)
+        user.disabled_at = clock.to_db(ws.now)
+        s.add(user)
+        _audit(s, ws, actor, user, "disable", {"disabled": False}, {"disabled": True}, values.check_text(reason.strip(), "原因"))
+        return Changed(user.name, {"disabled": False}, {"disabled": True}, ended)
+
+
+def enable(ws: Workspace, name: str, reason: str = "") -> Changed:
+    """Enable a disabled user again (org only; a new password is needed for the web). Audited."""
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        access.require_org(actor, "启用用户")
+        user = _user(s, name)
+        if user.disabled_at is None:
+            raise UsageError(f"用户 {user.name} 未停用。")
+        user.disabled_at = None
+        s.add(user)
+        _audit(s, ws, actor, user, "enable", {"disabled": True}, {"disabled": False}, values.check_text(reason.strip(), "原因"))
+        return Changed(user.name, {"disabled": True}, {"disabled": False}, 0)
+
+
+def _names(s: Session) -> tuple[dict[int | None, str], dict[int | None, str]]:
+    committees: dict[int | None, str] = {c.id: c.name for c in s.exec(select(Committee))}
+    branches: dict[int | None, str] = {b.id: b.name for b in s.exec(select(Branch))}
+    return committees, branches
 
 
 def listing(ws: Workspace) -> list[dict[str, object]]:
@@ -76,6 +240,7 @@ def listing(ws: Workspace) -> list[dict[str, object]]:
                 "committee": committees.get(u.committee_id, ""),
                 "branch": branches.get(u.branch_id, ""),
                 "email": u.email,
+                "disabled": u.disabled_at is not None,
             }
             for u in s.exec(select(User).order_by(col(User.id)))
             if u.id is not None and access.sees_user(actor, u.committee_id, u.branch_id, u.id)
