@@ -51,6 +51,8 @@ class Mailbox:
     refuse_rcpt: set[str] = field(default_factory=set)  # answer 550 to these addresses
     delay: float = 0.0  # seconds to hold each DATA (to make two senders overlap)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    quit: str = ""  # "421": answer QUIT with 421; "drop": cut the connection at QUIT (after accepting the message)
+    echo_auth: bool = False  # a refused login quotes the password back (as some servers' logs do)
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address in str(m["To"])]
@@ -71,10 +73,22 @@ class Mailbox:
         self.messages.append(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
 
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.quit == "drop":
+            server.transport.abort()
+        return "421 4.3.2 Service shutting down" if self.quit == "421" else "221 Bye"
+
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         if isinstance(auth_data, LoginPassword):
             self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
-            return AuthResult(success=auth_data.password == PASSWORD.encode())
+            ok = auth_data.password == PASSWORD.encode()
+            if not ok and self.echo_auth:
+                return AuthResult(
+                    success=False,
+                    handled=False,
+                    message=f"535 5.7.8 bad password {auth_data.password.decode()} for {auth_data.login.decode()}",
+                )
+            return AuthResult(success=ok)
         return AuthResult(success=False)
 
 
@@ -110,7 +124,7 @@ class Hook:
     port: int = 0
     secret: str = ""  # when set, DingTalk's signature is checked as DingTalk does
     posts: list[dict[str, Any]] = field(default_factory=list)
-    replies: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
+    replies: deque[tuple[int, dict[str, Any] | bytes]] = field(default_factory=deque)  # bytes: a body sent as is
     delay: float = 0.0
 
     @property
@@ -143,6 +157,7 @@ def webhook(secret: str = "") -> Iterator[Hook]:
             if hook.delay:
                 time.sleep(hook.delay)
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            answer: dict[str, Any] | bytes
             if hook.secret and not signature_ok(hook.secret, query):
                 status, answer = (
                     200,
@@ -152,9 +167,9 @@ def webhook(secret: str = "") -> Iterator[Hook]:
                 status, answer = hook.replies.popleft()
             else:
                 status, answer = 200, {"errcode": 0, "errmsg": "ok"}
-            if status == 200 and answer.get("errcode") == 0:
+            if status == 200 and (isinstance(answer, bytes) or answer.get("errcode") == 0):
                 hook.posts.append(json.loads(body.decode("utf-8")))
-            data = json.dumps(answer).encode()
+            data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

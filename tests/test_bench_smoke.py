@@ -37,7 +37,10 @@ def test_the_advance_campaign_is_ready_to_submit_and_the_raw_ceiling_runs(tmp_pa
     assert chunked["rate"] > 0
     with sqlite3.connect(db.path) as conn:  # both baselines wrote every case once: two versions and two history rows more
         marks = ",".join("?" * len(gen.ids["naive"]))
-        assert conn.execute(f"SELECT count(*) FROM history WHERE \"trigger\" = 'raw' AND case_id IN ({marks})", gen.ids["naive"]).fetchone()[0] == 20
+        assert (
+            conn.execute(f"SELECT count(*) FROM history WHERE \"trigger\" = 'raw' AND case_id IN ({marks})", gen.ids["naive"]).fetchone()[0]
+            == 20
+        )
     naive = measure_advance.run_naive(db.url, gen.now.isoformat(), gen.ids["small"])
     assert naive["done"] + naive["refused"] == 10
     ours = measure_advance.run_ours(db.url, gen.now.isoformat(), "draft", None)

@@ -166,7 +166,19 @@ def test_state_selection_exits_0_when_every_case_was_done(bf: Bf) -> None:
 def test_inputs_apply_to_every_case_and_rules_to_each(bf: Bf) -> None:
     a, b = submitted(bf, "文法学院第1学生党支部", "建筑学院第1学生党支部")
     assert many(bf, "pass_review", "--state", "submitted", now=REVIEW)[0] == 0
-    code, _ = many(bf, "evaluate", "--ids", ids(a), "--data", "score=95", "--data", "focus=90", "--data", "reason=测试：人工录入评审结果", now=EVALUATION)
+    code, _ = many(
+        bf,
+        "evaluate",
+        "--ids",
+        ids(a),
+        "--data",
+        "score=95",
+        "--data",
+        "focus=90",
+        "--data",
+        "reason=测试：人工录入评审结果",
+        now=EVALUATION,
+    )
     assert code == 0
     assert many(bf, "evaluate", "--ids", ids(b), "--data", "score=80", "--data", "reason=测试：人工录入评审结果", now=EVALUATION)[0] == 0
     assert bf.json("case", "show", str(a))["criteria"] == {"focus": 90.0}

@@ -55,7 +55,19 @@ def build(b: Bf) -> None:
     b.ok("advance", "5", "reject", "--comment", "材料不符合要求", user="zzb", now="2024-05-10T09:00")
     for cid in ("3", "4"):
         b.ok("advance", cid, "pass_review", user="zzb", now="2024-05-10T09:00")
-        b.ok("advance", cid, "evaluate", "--data", "score=95", "--data", "focus=96", "--data", "reason=测试：人工录入评审结果", user="zzb", now="2024-05-25T09:00")
+        b.ok(
+            "advance",
+            cid,
+            "evaluate",
+            "--data",
+            "score=95",
+            "--data",
+            "focus=96",
+            "--data",
+            "reason=测试：人工录入评审结果",
+            user="zzb",
+            now="2024-05-25T09:00",
+        )
         b.ok("advance", cid, "approve", user="zzb", now="2024-06-01T09:00")
     b.ok("advance", "4", "pass_check", user="zzb", now=LATE_SEPTEMBER)
 

@@ -15,4 +15,3 @@ def test_demo_runs_the_whole_2024_season(tmp_path) -> None:
     assert "（退出码 2：输入有误" in result.output and "（退出码 4：版本冲突" in result.output
     assert "（退出码 1：按通知的规则或权限被拒绝" in result.output
     assert "（退出码 2：按通知" not in result.output and "（退出码 4：按通知" not in result.output
-

@@ -353,7 +353,14 @@ def test_6_spreadsheet_bombs_and_huge_cells_are_refused_before_they_are_stored(d
 
 # ---------------------------------------------------------------- 9 names that print the same are the same name
 
-LOOK_ALIKES = ["文法学院分党委\u200b", "\ufeff文法学院分党委", "文法学院分党委 ", "文法学院分党委\u3000", "文法 学院分党委", "文法学院分党委\u2060"]
+LOOK_ALIKES = [
+    "文法学院分党委\u200b",
+    "\ufeff文法学院分党委",
+    "文法学院分党委 ",
+    "文法学院分党委\u3000",
+    "文法 学院分党委",
+    "文法学院分党委\u2060",
+]
 
 
 def test_9_names_that_print_the_same_are_the_same_name_on_every_command(db: Bf) -> None:
@@ -373,7 +380,9 @@ def test_9_names_that_print_the_same_are_the_same_name_on_every_command(db: Bf) 
     refused(db("user", "add", "zzb\u200b", "--role", "reviewer", user="zzb"), 2, "用户 'zzb' 已存在")
     assert db.json("case", "show", "1", user="ｚｚｂ")["id"] == 1
     # A branch and a theme as typed with invisible characters.
-    refused(db("case", "new", "--branch", "\ufeff文法学院第1学生党支部\u200b", "--title", "再建", "--theme", "人才培养 ", user="wenfa"), 1, "R3")
+    refused(
+        db("case", "new", "--branch", "\ufeff文法学院第1学生党支部\u200b", "--title", "再建", "--theme", "人才培养 ", user="wenfa"), 1, "R3"
+    )
 
 
 def test_9_a_row_differing_from_another_only_by_invisible_characters_is_reported(db: Bf) -> None:
@@ -398,7 +407,9 @@ def test_9_a_row_differing_from_another_only_by_invisible_characters_is_reported
     sheet = db.tmp / "cases.csv"
     head = "支部名称,项目名称,创建方向,方向说明,预期成果,进度安排,特色与创新点,交流推广方案,纪律处分条例学习活动"
     plan = ",成果,进度,创新,推广,学习"
-    sheet.write_text(f"{head}\n文法学院第1学生党支部,甲,人才培养,{plan}\n文法学院第1学生党支部\u200b,乙,人才培养,{plan}\n", encoding="utf-8")
+    sheet.write_text(
+        f"{head}\n文法学院第1学生党支部,甲,人才培养,{plan}\n文法学院第1学生党支部\u200b,乙,人才培养,{plan}\n", encoding="utf-8"
+    )
     result = db("case", "import", str(sheet), user="wenfa")
     assert result.exit_code == 2 and "第 3 行：支部“文法学院第1学生党支部”与第 2 行只差空白" in result.stderr, result.output
     assert snapshot(db) == before
@@ -425,9 +436,7 @@ def test_10_control_and_bidi_characters_are_refused_in_every_name_and_text_field
                 (["advance", "2", "pass_review", "--comment", f"好{ch}"], 2, "说明"),
                 (["case", "set", "1", f"schedule=五月{ch}启动"], 2, "进度安排"),
             ]
-        cases.append(
-            (["case", "new", "--branch", "艺术学院第1教工党支部", "--title", f"标{ch}题", "--theme", "人才培养"], 2, "项目名称")
-        )
+        cases.append((["case", "new", "--branch", "艺术学院第1教工党支部", "--title", f"标{ch}题", "--theme", "人才培养"], 2, "项目名称"))
     all_refused(db, cases)
     db.ok("case", "set", "1", "schedule=五月启动\n\t九月中期\r\n次年四月总结", user="zzb")
 
@@ -439,3 +448,174 @@ def test_10_uploaded_file_names_lose_control_and_bidi_characters(db: Bf) -> None
         data = db.json("case", "attach", "1", str(path), "--kind", "form", user="wenfa")
         assert data["name"] == shown
         assert shown in {a["name"] for a in db.json("case", "show", "1", user="zzb")["attachments"]}
+
+
+# ---------------------------------------------------------------- 7 channel settings checked before anything is sent
+
+KEY = "wecomKEY-5f3a9c"
+TOKEN = "dingTOKEN-77e1b2"
+SECRET = "SECdingSIGN-0c4d"
+REMIND_AT = "2024-05-03T09:00"
+
+
+def _with_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for var in [v for v in __import__("os").environ if v.startswith("BRANCHFLOW_") and v not in ("BRANCHFLOW_FILES",)]:
+        monkeypatch.delenv(var)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+
+
+def test_7_every_malformed_channel_setting_is_exit_2_naming_it_before_anything_is_sent(
+    db: Bf, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    mail = {"BRANCHFLOW_CHANNELS": "email", "BRANCHFLOW_SMTP_HOST": "127.0.0.1", "BRANCHFLOW_SMTP_SECURITY": "none"}
+    mail["BRANCHFLOW_SMTP_FROM"] = "dwzzb@example.edu.cn"
+    wecom = {"BRANCHFLOW_CHANNELS": "wecom"}
+    ding = {"BRANCHFLOW_CHANNELS": "dingtalk"}
+    base = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    settings: list[tuple[dict[str, str], str]] = [
+        ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"{base}?key={KEY} x"}, "BRANCHFLOW_WECOM_WEBHOOK"),
+        ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"http://[::1/send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
+        ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"http://[fe80::zz]/send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
+        ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"http://127.0.0.1:99999/send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
+        ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"http:///send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
+        ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"ftp://example.edu.cn/send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
+        ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"http://exa mple.edu.cn/send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
+        ({**ding, "BRANCHFLOW_DINGTALK_WEBHOOK": f"https://oapi.dingtalk.com/robot/send?access_token=\n{TOKEN}"}, "BRANCHFLOW_DINGTALK_WEBHOOK"),
+        ({**ding, "BRANCHFLOW_DINGTALK_WEBHOOK": "https://oapi.dingtalk.com/robot/send", "BRANCHFLOW_DINGTALK_SECRET": "SEC\x1bx"}, "BRANCHFLOW_DINGTALK_SECRET"),
+        ({**mail, "BRANCHFLOW_SMTP_PORT": "abc"}, "BRANCHFLOW_SMTP_PORT"),
+        ({**mail, "BRANCHFLOW_SMTP_PORT": "²"}, "BRANCHFLOW_SMTP_PORT"),
+        ({**mail, "BRANCHFLOW_SMTP_PORT": "٢٥"}, "BRANCHFLOW_SMTP_PORT"),
+        ({**mail, "BRANCHFLOW_SMTP_PORT": "70000"}, "BRANCHFLOW_SMTP_PORT"),
+        ({**mail, "BRANCHFLOW_SMTP_PORT": "99999999999999999999"}, "BRANCHFLOW_SMTP_PORT"),
+        ({**mail, "BRANCHFLOW_SMTP_HOST": "smtp example.edu.cn"}, "BRANCHFLOW_SMTP_HOST"),
+        ({**mail, "BRANCHFLOW_SMTP_HOST": "fe80::zz"}, "BRANCHFLOW_SMTP_HOST"),
+        ({**mail, "BRANCHFLOW_SMTP_FROM": "dwzzb@exam\x1bple.edu.cn"}, "BRANCHFLOW_SMTP_FROM"),
+        ({**mail, "BRANCHFLOW_SMTP_USER": "dwzzb", "BRANCHFLOW_SMTP_PASSWORD": "pass\nword"}, "BRANCHFLOW_SMTP_PASSWORD"),
+    ]
+    config = tmp_path / "channels.toml"
+    for value in ("'abc'", "'nan'", "'inf'", "-1", "1e9"):
+        settings.append(({"BRANCHFLOW_CONFIG": str(config), "BRANCHFLOW_CHANNELS": "console", "_timeout": value}, "timeout"))
+    before = snapshot(db)
+    for env, named in settings:
+        if "_timeout" in env:
+            config.write_text(f"timeout = {env.pop('_timeout')}\n", encoding="utf-8")
+        _with_env(monkeypatch, env)
+        for argv in (["remind"], ["remind", "--dry-run"]):
+            line = refused(db(*argv, user="zzb", now=REMIND_AT), 2, named)
+            assert KEY not in line and TOKEN not in line and "pass" not in line, line
+    assert snapshot(db) == before
+
+
+# ---------------------------------------------------------------- 11 a message the server accepted is delivered, once
+
+
+def _remind(db: Bf, when: str = REMIND_AT) -> Result:
+    result = db("remind", user="zzb", now=when)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.mark.parametrize("quit_mode", ["421", "drop"])
+def test_11_smtp_accepting_the_data_then_failing_at_quit_is_sent_once_with_a_warning(
+    db: Bf, monkeypatch: pytest.MonkeyPatch, quit_mode: str
+) -> None:
+    from servers import smtp_env, smtp_server
+
+    with smtp_server() as box:
+        box.quit = quit_mode
+        _with_env(monkeypatch, smtp_env(box.port))
+        _remind(db)
+        sent = len(box.messages)
+        assert sent >= 1
+        rows = db.json("outbox", user="zzb")
+        assert {(r["status"], r["attempts"]) for r in rows} == {("sent", 1)}
+        assert all("按已发送处理" in r["last_error"] for r in rows), rows
+        # Later sweeps, after every backoff has run out, send nothing again.
+        for later in ("2024-05-03T12:00", "2024-05-04T09:00"):
+            _remind(db, later)
+        assert len(box.messages) == sent
+        assert len({m["Message-ID"] for m in box.messages}) == sent
+
+
+@pytest.mark.parametrize("body", [b"<html>ok</html>", b"", b"\xff\xfe not utf-8", b"[1, 2"])
+def test_11_a_robot_answering_200_with_a_body_that_is_not_json_got_the_message(
+    db: Bf, monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    from servers import webhook
+
+    with webhook() as hook:
+        hook.replies.extend([(200, body)] * 10)
+        _with_env(monkeypatch, {"BRANCHFLOW_CHANNELS": "wecom", "BRANCHFLOW_WECOM_WEBHOOK": hook.url.replace("access_token", "key")})
+        _remind(db)
+        posted = len(hook.posts)
+        assert posted >= 1
+        _remind(db, "2024-05-03T12:00")
+        assert len(hook.posts) == posted  # not sent again
+    rows = db.json("outbox", user="zzb")
+    assert {r["status"] for r in rows} == {"sent"} and all("不是 JSON" in r["last_error"] for r in rows), rows
+
+
+def test_11_a_robot_that_hangs_past_the_timeout_is_retried(db: Bf, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from servers import webhook
+
+    config = tmp_path / "channels.toml"
+    config.write_text("timeout = 0.5\n", encoding="utf-8")
+    with webhook() as hook:
+        hook.delay = 1.5
+        _with_env(monkeypatch, {"BRANCHFLOW_CONFIG": str(config), "BRANCHFLOW_CHANNELS": "wecom", "BRANCHFLOW_WECOM_WEBHOOK": hook.url})
+        _remind(db)
+        rows = db.json("outbox", user="zzb")
+        assert {r["status"] for r in rows} == {"pending"} and all("超时" in r["last_error"] for r in rows)
+        hook.delay = 0
+        _remind(db, "2024-05-03T10:00")
+    assert {r["status"] for r in db.json("outbox", user="zzb")} == {"sent"}
+
+
+# ---------------------------------------------------------------- 12 secrets never leave
+
+
+def test_12_no_secret_appears_in_any_output_log_or_column_after_faults_on_every_channel(
+    db: Bf, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from servers import FROM, smtp_env, smtp_server, webhook
+
+    wrong = "Wr0ng-Pa55word!"
+    outputs: list[str] = []
+    with caplog.at_level(logging.DEBUG), webhook() as wecom, webhook() as ding, smtp_server(auth=True) as box:
+        box.echo_auth = True
+        wecom_url = f"http://127.0.0.1:{wecom.port}/cgi-bin/webhook/send?key={KEY}"
+        ding_url = f"http://127.0.0.1:{ding.port}/robot/send?access_token={TOKEN}"
+        env = {
+            **smtp_env(box.port, BRANCHFLOW_SMTP_USER="dwzzb", BRANCHFLOW_SMTP_PASSWORD=wrong),
+            "BRANCHFLOW_CHANNELS": "email,wecom,dingtalk",
+            "BRANCHFLOW_WECOM_WEBHOOK": wecom_url,
+            "BRANCHFLOW_DINGTALK_WEBHOOK": ding_url,
+            "BRANCHFLOW_DINGTALK_SECRET": SECRET,
+        }
+        _with_env(monkeypatch, env)
+        faults: list[tuple[int, dict[str, object] | bytes]] = [
+            (200, {"errcode": 93000, "errmsg": f"invalid webhook url, key={KEY}, hint: [{TOKEN}]"}),
+            (500, {"errcode": 0, "errmsg": f"upstream {KEY}"}),
+            (200, {"errcode": 45009, "errmsg": f"api freq out of limit, access_token={TOKEN}&sign={SECRET}"}),
+        ]
+        for when in (REMIND_AT, "2024-05-03T12:00", "2024-05-04T09:00"):
+            for hook in (wecom, ding):
+                hook.replies.clear()
+                hook.replies.extend(faults * 3)
+            outputs.append(_remind(db, when).output)
+            outputs.append(db("--json", "outbox", user="zzb").output)
+            outputs.append(db("outbox", user="zzb").output)
+        assert FROM and box.logins and all(password == wrong for _, password in box.logins)
+    dump = "\n".join(snapshot(db)["rows"])
+    assert "535" in dump and "93000" in dump  # the faults did happen and were recorded
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail."))  # not the test server's own log
+    seen = "\n".join(outputs) + logged + dump
+    for secret in (KEY, TOKEN, SECRET, wrong):
+        assert secret not in seen, secret
+    import base64
+
+    assert base64.b64encode(wrong.encode()).decode() not in seen

@@ -206,6 +206,6 @@ def test_remind_dry_run_shows_per_message_the_kind_the_due_date_and_the_subject(
     verbose = bf.ok("remind", "--dry-run", "--verbose", now="2024-05-07T09:00").stdout
     assert "以下申报已超过截止时间" in verbose and "需要做的" in verbose
     digest = bf.json("remind", "--dry-run", "--digest", now="2024-05-07T09:00")
-    assert ("逾期汇总" in {i["kind_label"] for r in digest for i in r["items"]})
+    assert "逾期汇总" in {i["kind_label"] for r in digest for i in r["items"]}
     # nothing was written by any of them
     assert bf.json("outbox") == []

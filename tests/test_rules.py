@@ -43,7 +43,9 @@ def refusal(result: Result, *rules: str) -> str:
 
 def evaluate(bf: Bf, cid: int, score: str) -> None:
     bf.ok("advance", str(cid), "pass_review", user="zzb", now=REVIEW)
-    bf.ok("advance", str(cid), "evaluate", "--data", f"score={score}", "--data", "reason=测试：人工录入评审结果", user="zzb", now=EVALUATION)
+    bf.ok(
+        "advance", str(cid), "evaluate", "--data", f"score={score}", "--data", "reason=测试：人工录入评审结果", user="zzb", now=EVALUATION
+    )
 
 
 def approved(bf: Bf, cid: int) -> None:

@@ -21,16 +21,31 @@ Config file (TOML, given by `--config` or BRANCHFLOW_CONFIG)::
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
+from workflow.db import values
 from workflow.errors import UsageError
 from workflow.records.users import EMAIL_RX
-from workflow.reminders.transports import Channel, ConsoleChannel, DingtalkChannel, EmailChannel, Pacer, SmtpSettings, Wall, WecomChannel
+from workflow.reminders.transports import (
+    Channel,
+    ConsoleChannel,
+    DingtalkChannel,
+    EmailChannel,
+    Pacer,
+    SmtpSettings,
+    Wall,
+    WecomChannel,
+    redact,
+    url_secrets,
+)
 
 CHANNELS = ("console", "email", "wecom", "dingtalk")
 SECURITIES = ("none", "starttls", "ssl")
@@ -47,6 +62,7 @@ ENV = {
     "dingtalk.secret": "BRANCHFLOW_DINGTALK_SECRET",
 }
 PASSWORD_ENV = "BRANCHFLOW_SMTP_PASSWORD"
+HOST_RX = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?")
 CONFIG_ENV = "BRANCHFLOW_CONFIG"
 FILE_KEYS = {
     "channels": None,
@@ -150,32 +166,74 @@ def load(env: Mapping[str, str], path: str | None = None) -> Settings:
         raise UsageError(
             f"{where.get('channels', 'BRANCHFLOW_CHANNELS')} 中有未知的渠道 {'、'.join(unknown) or '（空）'}；可用：{', '.join(CHANNELS)}。"
         )
-    try:
-        timeout = float(raw.get("timeout", "10"))
-    except ValueError:
-        raise UsageError(f"{where['timeout']} 应是秒数，实际是 {raw['timeout']!r}。") from None
+    timeout_text = raw.get("timeout", "10").strip()
+    plain = values.plain_number(timeout_text)
+    timeout = float(plain) if plain is not None else -1.0
+    if not 0 < timeout <= 600:
+        raise UsageError(f"{where.get('timeout', '配置中的 timeout')} 应是 0–600 的秒数，实际是 {timeout_text!r}。")
+    for key in ("smtp.user", "smtp.from", "smtp.host", "dingtalk.secret", "channels"):
+        problem = values.bad_character(raw.get(key, ""))
+        if problem:
+            raise UsageError(f"{where[key]} 含有不可见的控制字符（{problem}）：请改正后再运行。")
     smtp = None
     if "email" in names:
         security = raw.get("smtp.security", "starttls").strip().lower()
         if security not in SECURITIES:
             raise UsageError(f"{where['smtp.security']} 应是 {', '.join(SECURITIES)} 之一，实际是 {security!r}。")
         port_text = raw.get("smtp.port", str(DEFAULT_PORTS[security])).strip()
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not values.is_digits(port_text) or len(port_text) > 5 or not 0 < int(port_text) < 65536:
             raise UsageError(f"{where['smtp.port']} 应是 1–65535 的端口号，实际是 {port_text!r}。")
         sender = need("smtp.from", "email 渠道")
         if not EMAIL_RX.match(sender):
             raise UsageError(f"{where['smtp.from']} 不是有效的邮箱地址：{sender!r}。")
         user = raw.get("smtp.user", "").strip()
         password = env.get(PASSWORD_ENV, "")
+        if values.bad_character(password):
+            raise UsageError(f"环境变量 {PASSWORD_ENV} 含有换行或其他控制字符（不显示其内容）：请改正后再运行。")
+        _check_host(raw.get("smtp.host", "").strip(), where.get("smtp.host", ENV["smtp.host"]))
         if user and not password:
             raise UsageError(f"设置了 SMTP 用户 {user}，但没有设置环境变量 {PASSWORD_ENV}：密码只能从环境变量读取。")
         smtp = SmtpSettings(need("smtp.host", "email 渠道"), int(port_text), security, sender, user, password, max(timeout, 1.0))
     wecom = need("wecom.webhook", "wecom 渠道") if "wecom" in names else ""
     dingtalk = need("dingtalk.webhook", "dingtalk 渠道") if "dingtalk" in names else ""
     for key, url in (("wecom.webhook", wecom), ("dingtalk.webhook", dingtalk)):
-        if url and not url.startswith(("http://", "https://")):
-            raise UsageError(f"{where[key]} 应是 http(s) 地址。")
+        if url:
+            _check_url(url, where[key])
     return Settings(names, smtp, wecom, dingtalk, raw.get("dingtalk.secret", "").strip(), timeout)
+
+
+def _check_host(host: str, where: str) -> None:
+    """A host name or an IP address, nothing else (a blank, a path or a bad IPv6 literal is refused up front)."""
+    if not host:
+        return
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if ":" in bare:
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            raise UsageError(f"{where} 不是有效的主机名或 IP 地址：{host!r}。") from None
+    elif not HOST_RX.fullmatch(bare):
+        raise UsageError(f"{where} 不是有效的主机名或 IP 地址：{host!r}。")
+
+
+def _check_url(url: str, where: str) -> None:
+    """A webhook that can be posted to: http(s), a valid host and port, no blanks. The message never shows its key."""
+    shown = _mask(url.split("#", 1)[0])
+    if any(ch.isspace() for ch in url) or values.bad_character(url):
+        raise UsageError(f"{where} 中有空白或控制字符（{redact(shown)}）：请检查是否多粘贴了内容。")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise UsageError(
+            f"{where} 不是有效的网址（{redact(str(exc), url_secrets(url))}）：请检查主机名、IPv6 地址的方括号和端口。"
+        ) from None
+    if parts.scheme not in ("http", "https"):
+        raise UsageError(f"{where} 应是 http(s) 地址。")
+    if not host or (port is not None and not 0 < port < 65536):
+        raise UsageError(f"{where} 缺少主机名或端口无效：请检查。")
+    _check_host(f"[{host}]" if ":" in host else host, where)
 
 
 _PACERS: dict[str, Pacer] = {}

@@ -28,7 +28,7 @@ from workflow.db import values
 from workflow.db.models import Branch, Case, Committee, Delivery, DeliveryAttempt, Outbox
 from workflow.db.store import Store
 from workflow.errors import NotFound, Refused
-from workflow.reminders.transports import REVIEW_ACTION, Channel, DeliveryFailed, Item, Message, body, message_key, subject
+from workflow.reminders.transports import REVIEW_ACTION, Channel, DeliveryFailed, Item, Message, body, message_key, redact, subject
 from workflow.spec import Spec
 from workflow.workspace import Workspace
 
@@ -205,22 +205,30 @@ def _default_action(spec: Spec, state: str) -> str:
     return f"完成“{'”或“'.join(labels)}”" if labels else "按要求办理"
 
 
-def finish(store: Store, c: Claim, now: datetime, failure: DeliveryFailed | None) -> Result:
-    """Record the outcome: sent; or retry later with backoff; or failed with the reason."""
+def finish(
+    store: Store, c: Claim, now: datetime, failure: DeliveryFailed | None, warning: str | None = None, secrets: Sequence[str] = ()
+) -> Result:
+    """Record the outcome: sent (perhaps with a warning); or retry later with backoff; or failed with the reason.
+
+    Every text stored here passes `redact` first: an error may quote a webhook's key or a password.
+    """
     now_db = clock.to_db(now)
     m = c.message
     with store.write() as s:
         conn = s.connection()
         mine = and_(col(Outbox.id).in_(m.outbox_ids), col(Outbox.lease_owner) == c.owner)
         if failure is None:
+            error = redact(warning or "", secrets)
             conn.execute(
                 update(Outbox)
                 .where(mine)
-                .values(status="sent", sent_at=now_db, attempts=col(Outbox.attempts) + 1, last_error="", lease_owner=None, lease_until=None)
+                .values(
+                    status="sent", sent_at=now_db, attempts=col(Outbox.attempts) + 1, last_error=error, lease_owner=None, lease_until=None
+                )
             )
-            status, error = "sent", ""
+            status = "sent"
         else:
-            error = failure.reason
+            error = redact(failure.reason, secrets)
             rows = conn.execute(select(col(Outbox.id), col(Outbox.attempts)).where(mine)).all()
             gave_up = failure.permanent
             for row_id, attempts in rows:
@@ -252,6 +260,8 @@ def finish(store: Store, c: Claim, now: datetime, failure: DeliveryFailed | None
         )
     if failure is not None:
         log.warning("发送失败（%s → %s，%s）：%s", m.channel, m.recipient, "不再重试" if status == "failed" else "稍后重试", error)
+    elif error:
+        log.warning("已发送（%s → %s），但：%s", m.channel, m.recipient, error)
     return Result(m.channel, m.recipient, c.cases, m.outbox_ids, status, error, m.subject, m.message_key)
 
 
@@ -268,6 +278,8 @@ def deliver(
     Returns the results and how many rows were cancelled because their case moved on.
     """
     owner = owner or new_owner()
+    # Every channel's credentials, redacted from every error whichever channel reports it.
+    secrets = tuple(secret for ch in channels.values() if hasattr(ch, "secrets") for secret in ch.secrets())
     results: list[Result] = []
     cancelled = 0
     for channel, recipient in groups(store, now, list(channels)):
@@ -278,14 +290,15 @@ def deliver(
         if c is None:
             continue
         failure: DeliveryFailed | None = None
+        warning: str | None = None
+        sender = channels[channel]
         try:
-            channels[channel].send(c.message)
+            warning = sender.send(c.message)
         except DeliveryFailed as exc:
             failure = exc
-        except Exception as exc:  # a channel bug must not lose the row: retry it later
-            log.exception("渠道 %s 发送时出错", channel)
-            failure = DeliveryFailed(f"{type(exc).__name__}: {exc}", permanent=False)
-        results.append(finish(store, c, now, failure))
+        except Exception as exc:  # a channel bug must not lose the row: retry it later (no traceback: it may quote a secret)
+            failure = DeliveryFailed(f"渠道 {channel} 出错：{type(exc).__name__}: {exc}", permanent=False)
+        results.append(finish(store, c, now, failure, warning, secrets))
     return results, cancelled
 
 

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import ssl
 import threading
@@ -20,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -40,6 +41,40 @@ DINGTALK_MAX_BYTES = 18000
 ROBOT_PER_MINUTE = 18
 # Robot errcodes that mean "too many messages, try later".
 THROTTLED = {-1, 45009, 45033, 130101, 130102}
+
+
+# Query parameters and words that carry a credential: a webhook's key or token, a signature, a password.
+_SECRET_WORDS = r"key|access_token|token|sign|signature|secret|password|passwd|pwd|apikey|api_key|auth"
+_SECRET_PARAM = re.compile(rf"(?i)(?<![A-Za-z0-9_])((?:{_SECRET_WORDS})\s*[=:]\s*)[^&\s'\"#<>，。；]+")
+_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]*@")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without credentials: the secrets given (and their base64, as SMTP AUTH sends them), any
+    `key=`/`access_token=`/`password=` value, and the password in a URL. Every error text passes here
+    before it is printed, logged or stored."""
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        for form in (
+            secret,
+            base64.b64encode(secret.encode()).decode(),
+            urllib.parse.quote(secret, safe=""),
+            urllib.parse.quote_plus(secret),
+        ):
+            text = text.replace(form, "***")
+    text = _URL_USERINFO.sub(r"\1***@", text)
+    return _SECRET_PARAM.sub(r"\1***", text)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The credentials inside a webhook URL: its query values and a password in it."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        found = [v for _, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=False)]
+        if parts.password:
+            found.append(parts.password)
+    except ValueError:
+        found = [piece.partition("=")[2] for piece in url.partition("?")[2].split("&")]
+    return tuple(v for v in found if v)
 
 
 class DeliveryFailed(Exception):
@@ -82,12 +117,15 @@ class Message:
 
 
 class Channel(Protocol):
-    """Delivers a message, or raises DeliveryFailed."""
+    """Delivers a message (returning None, or a warning when it was delivered with a doubt), or raises DeliveryFailed."""
 
     name: str
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
         """Deliver `message` or raise DeliveryFailed."""
+
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an error text: passwords, keys, tokens."""
 
 
 @dataclass(frozen=True)
@@ -194,10 +232,15 @@ class ConsoleChannel:
     stream: TextIO
     name: str = "console"
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
         """Write the message with a separator."""
         self.stream.write(f"===== {message.subject}\n收件人：{message.recipient_name} <{message.recipient}>\n{message.text}\n=====\n")
         self.stream.flush()
+        return None
+
+    def secrets(self) -> tuple[str, ...]:
+        """The console has none."""
+        return ()
 
 
 @dataclass(frozen=True)
@@ -234,20 +277,42 @@ class EmailChannel:
         mail.set_content(message.text, charset="utf-8")
         return mail
 
-    def send(self, message: Message) -> None:
-        """Send one message; classify failures as temporary (4xx, network) or permanent (5xx)."""
+    def secrets(self) -> tuple[str, ...]:
+        """The SMTP password, alone and as AUTH PLAIN sends it."""
         s = self.settings
+        return (s.password, f"\0{s.user}\0{s.password}") if s.password else ()
+
+    def send(self, message: Message) -> str | None:
+        """Send one message; classify failures as temporary (4xx, network) or permanent (5xx).
+
+        Once the server has answered 250 to the message's DATA it has the message: whatever QUIT then
+        says (421, or the connection dropping), the message counts as delivered, with a warning.
+        """
+        try:
+            return self._send(message)
+        except DeliveryFailed as exc:
+            raise DeliveryFailed(redact(exc.reason, self.secrets()), permanent=exc.permanent) from None
+
+    def _send(self, message: Message) -> str | None:
+        s = self.settings
+        server: smtplib.SMTP | None = None
         try:
             if s.security == "ssl":
-                server: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+                server = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
             else:
                 server = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-            with server:
-                if s.security == "starttls":
-                    server.starttls(context=ssl.create_default_context())
-                if s.user:
-                    server.login(s.user, s.password)
-                server.send_message(self.build(message))
+            if s.security == "starttls":
+                server.starttls(context=ssl.create_default_context())
+            if s.user:
+                server.login(s.user, s.password)
+            server.send_message(self.build(message))  # returns on 250 to DATA: from here on the message is the server's
+            try:
+                code, reply = server.docmd("QUIT")
+            except (OSError, smtplib.SMTPException) as exc:
+                return f"服务器已接收邮件，但结束会话（QUIT）时出错，按已发送处理：{type(exc).__name__}: {exc}"
+            if code != 221:
+                return f"服务器已接收邮件，但结束会话（QUIT）时答复 {code} {_text(reply)}，按已发送处理"
+            return None
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise DeliveryFailed(f"SMTP 拒收地址 {message.recipient}：{code} {_text(reply)}", permanent=code >= 500) from None
@@ -263,6 +328,9 @@ class EmailChannel:
             raise DeliveryFailed(f"SMTP 服务器 {s.host} 的证书无法验证：{exc.verify_message}", permanent=True) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(f"无法连接 SMTP 服务器 {s.host}:{s.port}：{type(exc).__name__}: {exc}", permanent=False) from None
+        finally:
+            if server is not None:
+                server.close()
 
 
 def _text(reply: bytes | str) -> str:
@@ -291,35 +359,47 @@ class Pacer:
                 self.wall.sleep(60 - (now - self.sent[0]))
 
 
-def post_json(url: str, payload: dict[str, object], timeout: float) -> dict[str, object]:
-    """POST JSON; HTTP 4xx is permanent, 5xx / timeout / connection errors are temporary."""
-    request = urllib.request.Request(
-        url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers={"Content-Type": "application/json; charset=utf-8"}
-    )
-    host = urllib.parse.urlsplit(url).netloc
+def post_json(url: str, payload: dict[str, object], timeout: float) -> tuple[dict[str, object], str | None]:
+    """POST JSON; HTTP 4xx is permanent, 5xx / timeout / connection errors are temporary.
+
+    Returns the robot's answer and a warning: HTTP 200 with a body that is not JSON means the robot got
+    the message (it is not sent again), but says so.
+    """
+    secrets = url_secrets(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+        request = urllib.request.Request(
+            url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers={"Content-Type": "application/json; charset=utf-8"}
+        )
+    except ValueError as exc:
+        raise DeliveryFailed(f"机器人地址无效：{redact(str(exc), secrets)}", permanent=True) from None
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
+    except ValueError as exc:
+        raise DeliveryFailed(f"机器人地址无效（{host}）：{redact(str(exc), secrets)}", permanent=True) from None
     except urllib.error.HTTPError as exc:
         temporary = exc.code >= 500 or exc.code == 429
         raise DeliveryFailed(f"HTTP {exc.code} {exc.reason}（{host}）", permanent=not temporary) from None
     except TimeoutError:
         raise DeliveryFailed(f"HTTP 超时（{host}，{timeout:g} 秒）", permanent=False) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryFailed(f"HTTP 连接失败（{host}）：{getattr(exc, 'reason', exc)}", permanent=False) from None
+        raise DeliveryFailed(f"HTTP 连接失败（{host}）：{redact(str(getattr(exc, 'reason', exc)), secrets)}", permanent=False) from None
     try:
         answer = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DeliveryFailed(f"机器人返回的不是 JSON（{host}）", permanent=False) from None
-    return answer if isinstance(answer, dict) else {}
+        return {}, f"机器人答复 HTTP 200 但内容不是 JSON（{host}）：消息已送达，按已发送处理，不再重发"
+    return (answer if isinstance(answer, dict) else {}), None
 
 
-def _check_robot(answer: dict[str, object], robot: str) -> None:
+def _check_robot(reply: tuple[dict[str, object], str | None], robot: str, secrets: tuple[str, ...]) -> str | None:
+    answer, warning = reply
     code = answer.get("errcode", 0)
     if code in (0, None):
-        return
-    message = str(answer.get("errmsg", ""))
-    raise DeliveryFailed(f"{robot}机器人返回错误 {code}：{message}", permanent=code not in THROTTLED)
+        return warning
+    message = redact(str(answer.get("errmsg", ""))[:500], secrets)
+    raise DeliveryFailed(f"{robot}机器人返回错误 {redact(str(code), secrets)[:40]}：{message}", permanent=code not in THROTTLED)
 
 
 @dataclass
@@ -331,11 +411,15 @@ class WecomChannel:
     timeout: float = 10.0
     name: str = "wecom"
 
-    def send(self, message: Message) -> None:
+    def secrets(self) -> tuple[str, ...]:
+        """The key in the webhook (it grants posting to the group)."""
+        return url_secrets(self.webhook)
+
+    def send(self, message: Message) -> str | None:
         """Post a text message to the group."""
         self.pacer.wait()
         payload: dict[str, object] = {"msgtype": "text", "text": {"content": _robot_text(message, WECOM_MAX_BYTES)}}
-        _check_robot(post_json(self.webhook, payload, self.timeout), "企业微信")
+        return _check_robot(post_json(self.webhook, payload, self.timeout), "企业微信", self.secrets())
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -363,8 +447,13 @@ class DingtalkChannel:
         sign = urllib.parse.quote_plus(dingtalk_sign(self.secret, stamp))
         return f"{self.webhook}{'&' if '?' in self.webhook else '?'}timestamp={stamp}&sign={sign}"
 
-    def send(self, message: Message) -> None:
+    def secrets(self) -> tuple[str, ...]:
+        """The access token in the webhook and the signing secret."""
+        return (*url_secrets(self.webhook), *((self.secret,) if self.secret else ()))
+
+    def send(self, message: Message) -> str | None:
         """Post a text message to the group."""
         self.pacer.wait()
         payload: dict[str, object] = {"msgtype": "text", "text": {"content": _robot_text(message, DINGTALK_MAX_BYTES)}}
-        _check_robot(post_json(self.url(), payload, self.timeout), "钉钉")
+        url = self.url()
+        return _check_robot(post_json(url, payload, self.timeout), "钉钉", (*self.secrets(), *url_secrets(url)))
