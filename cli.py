@@ -328,7 +328,12 @@ campaign_option = click.option("--campaign", "year", type=YEAR, help="年度（�
 
 @click.group(cls=BranchflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="BRANCHFLOW_DB", help="数据库地址或 SQLite 文件（默认 ./branchflow.db）。")
-@click.option("--now", "now_text", envvar="BRANCHFLOW_NOW", help="模拟的当前时间，如 2024-09-25 09:00、2024/9/25 或 2024年9月25日（默认真实时钟，Asia/Shanghai）。")
+@click.option(
+    "--now",
+    "now_text",
+    envvar="BRANCHFLOW_NOW",
+    help="模拟的当前时间，如 2024-09-25 09:00、2024/9/25 或 2024年9月25日（默认真实时钟，Asia/Shanghai）。",
+)
 @click.option("--as", "user", envvar="BRANCHFLOW_USER", default="admin", show_default=True, help="以哪个用户身份操作。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）。")
 @click.version_option(package_name="branchflow")
@@ -444,7 +449,9 @@ def user_list(opts: Options) -> None:
 def _changed(opts: Options, done: Any, what: str) -> None:
     """Say what a user correction changed (JSON: name, before, after, sessions_ended)."""
     data = {"name": done.name, "before": done.before, "after": done.after, "sessions_ended": done.sessions_ended}
-    pairs = "；".join(f"{USER_FIELDS.get(k, k)}：{_cell(done.before[k]) or '（空）'} → {_cell(done.after[k]) or '（空）'}" for k in done.after)
+    pairs = "；".join(
+        f"{USER_FIELDS.get(k, k)}：{_cell(done.before[k]) or '（空）'} → {_cell(done.after[k]) or '（空）'}" for k in done.after
+    )
     ended = f"；结束了 {done.sessions_ended} 个已登录的会话" if done.sessions_ended else ""
     emit(opts, data, lambda: click.echo(f"已{what}用户 {done.name}（{pairs}）{ended}。"))
 
@@ -469,7 +476,9 @@ def user_set(
     """
     from workflow import users
 
-    _changed(opts, users.update(opts.workspace(), name, email=email, committee=committee, branch=branch, role=role, comment=comment), "更正")
+    _changed(
+        opts, users.update(opts.workspace(), name, email=email, committee=committee, branch=branch, role=role, comment=comment), "更正"
+    )
 
 
 @user.command("disable")

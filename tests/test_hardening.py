@@ -481,8 +481,14 @@ def test_7_every_malformed_channel_setting_is_exit_2_naming_it_before_anything_i
         ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"http:///send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
         ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"ftp://example.edu.cn/send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
         ({**wecom, "BRANCHFLOW_WECOM_WEBHOOK": f"http://exa mple.edu.cn/send?key={KEY}"}, "BRANCHFLOW_WECOM_WEBHOOK"),
-        ({**ding, "BRANCHFLOW_DINGTALK_WEBHOOK": f"https://oapi.dingtalk.com/robot/send?access_token=\n{TOKEN}"}, "BRANCHFLOW_DINGTALK_WEBHOOK"),
-        ({**ding, "BRANCHFLOW_DINGTALK_WEBHOOK": "https://oapi.dingtalk.com/robot/send", "BRANCHFLOW_DINGTALK_SECRET": "SEC\x1bx"}, "BRANCHFLOW_DINGTALK_SECRET"),
+        (
+            {**ding, "BRANCHFLOW_DINGTALK_WEBHOOK": f"https://oapi.dingtalk.com/robot/send?access_token=\n{TOKEN}"},
+            "BRANCHFLOW_DINGTALK_WEBHOOK",
+        ),
+        (
+            {**ding, "BRANCHFLOW_DINGTALK_WEBHOOK": "https://oapi.dingtalk.com/robot/send", "BRANCHFLOW_DINGTALK_SECRET": "SEC\x1bx"},
+            "BRANCHFLOW_DINGTALK_SECRET",
+        ),
         ({**mail, "BRANCHFLOW_SMTP_PORT": "abc"}, "BRANCHFLOW_SMTP_PORT"),
         ({**mail, "BRANCHFLOW_SMTP_PORT": "²"}, "BRANCHFLOW_SMTP_PORT"),
         ({**mail, "BRANCHFLOW_SMTP_PORT": "٢٥"}, "BRANCHFLOW_SMTP_PORT"),

@@ -182,7 +182,11 @@ def test_a_role_change_ends_the_session(app: Any, db: Bf) -> None:
     c, _ = login(app, "wenfa")
     engine = sa.create_engine(db.url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE app_user SET committee_id = (SELECT committee_id FROM branch WHERE name = '艺术学院第1学生党支部') WHERE name = 'wenfa'"))
+        conn.execute(
+            sa.text(
+                "UPDATE app_user SET committee_id = (SELECT committee_id FROM branch WHERE name = '艺术学院第1学生党支部') WHERE name = 'wenfa'"
+            )
+        )
     engine.dispose()
     assert c.get("/").status_code == 303
 
@@ -285,13 +289,18 @@ def test_the_case_page_has_one_form_per_trigger_from_its_declared_inputs(app: An
 def test_submit_from_the_page_then_org_returns_it_with_a_date(app: Any, db: Bf) -> None:
     c, token = login(app, "wenfa")
     version = db.json("case", "show", "1")["version"]
-    r = c.post("/cases/1/advance", data={"csrf": token, "trigger": "submit", "in_attest": "true", "version": str(version), "comment": "请审核"})
+    r = c.post(
+        "/cases/1/advance", data={"csrf": token, "trigger": "submit", "in_attest": "true", "version": str(version), "comment": "请审核"}
+    )
     assert r.status_code == 303, r.text
     assert db.json("case", "show", "1")["state"] == "submitted"
     org, otoken = login(app, "zzb")
     page = org.get("/cases/1").text
     assert 'type="date" name="in_until"' in page and "退回修改" in page
-    r = org.post("/cases/1/advance", data={"csrf": otoken, "trigger": "return", "in_until": "2024-05-10", "version": str(version + 1), "comment": "补充进度安排"})
+    r = org.post(
+        "/cases/1/advance",
+        data={"csrf": otoken, "trigger": "return", "in_until": "2024-05-10", "version": str(version + 1), "comment": "补充进度安排"},
+    )
     assert r.status_code == 303, r.text
     history = db.json("case", "history", "1")
     assert history[-1]["trigger"] == "return" and history[-1]["comment"] == "补充进度安排" and history[-1]["actor"] == "zzb"
@@ -327,7 +336,10 @@ def test_a_refusal_by_rule_is_422_with_the_reason(app: Any, db: Bf) -> None:
 def test_plan_fields_are_saved_from_the_page(app: Any, db: Bf) -> None:
     c, token = login(app, "wenfa")
     version = db.json("case", "show", "1")["version"]
-    r = c.post("/cases/1/fields", data={"csrf": token, "version": str(version), "innovation": "新的创新点", **{k: v for k, v in PLAN.items() if k != "innovation"}})
+    r = c.post(
+        "/cases/1/fields",
+        data={"csrf": token, "version": str(version), "innovation": "新的创新点", **{k: v for k, v in PLAN.items() if k != "innovation"}},
+    )
     assert r.status_code == 303
     shown = db.json("case", "show", "1")
     assert shown["innovation"] == "新的创新点" and shown["version"] == version + 1
@@ -338,7 +350,11 @@ def test_plan_fields_are_saved_from_the_page(app: Any, db: Bf) -> None:
 
 def test_upload_and_download_under_the_chinese_name(app: Any, db: Bf) -> None:
     c, token = login(app, "wenfa")
-    r = c.post("/cases/1/attachments", data={"csrf": token, "kind": "form"}, files={"file": ("申报表（文法学院）.docx", b"docx bytes", "application/octet-stream")})
+    r = c.post(
+        "/cases/1/attachments",
+        data={"csrf": token, "kind": "form"},
+        files={"file": ("申报表（文法学院）.docx", b"docx bytes", "application/octet-stream")},
+    )
     assert r.status_code == 303, r.text
     found = [a for a in c.get("/api/v1/cases/1").json()["attachments"] if a["name"] == "申报表（文法学院）.docx"]
     assert len(found) == 1 and set(found[0]) == {"id", "kind", "name", "size", "sha256", "uploaded_at", "uploaded_by"}
@@ -411,7 +427,13 @@ def test_api_login_me_and_cookie_changes_need_the_csrf_header(app: Any, db: Bf) 
     r = c.post("/api/v1/login", json={"name": "wenfa", "password": PASSWORDS["wenfa"]})
     assert r.status_code == 200
     csrf = r.json()["csrf"]
-    assert c.get("/api/v1/me").json() == {"name": "wenfa", "role": "committee", "role_label": "分党委（直属党总支）", "committee": "文法学院分党委", "branch": ""}
+    assert c.get("/api/v1/me").json() == {
+        "name": "wenfa",
+        "role": "committee",
+        "role_label": "分党委（直属党总支）",
+        "committee": "文法学院分党委",
+        "branch": "",
+    }
     assert c.patch("/api/v1/cases/1", json={"schedule": "改"}).status_code == 403
     r = c.patch("/api/v1/cases/1", json={"schedule": "改"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200 and r.json()["id"] == 1
@@ -451,10 +473,17 @@ def test_api_create_upload_and_advance_many(app: Any, db: Bf) -> None:
     r = c.post("/api/v1/cases", headers=auth, json={"branch": "艺术学院第1学生党支部", "title": "艺术党建", "theme": "人才培养"})
     assert r.status_code == 201 and set(r.json()) == {"id"}
     cid = r.json()["id"]
-    r = c.post(f"/api/v1/cases/{cid}/attachments", headers=auth, data={"kind": "stamped_scan"}, files={"file": ("盖章.pdf", b"%PDF", "application/pdf")})
+    r = c.post(
+        f"/api/v1/cases/{cid}/attachments",
+        headers=auth,
+        data={"kind": "stamped_scan"},
+        files={"file": ("盖章.pdf", b"%PDF", "application/pdf")},
+    )
     assert r.status_code == 201 and r.json()["name"] == "盖章.pdf" and r.json()["uploaded_by"] == "zzb"
     assert c.get(f"/api/v1/cases/{cid}/attachments/{r.json()['id']}", headers=auth).content == b"%PDF"
-    r = c.post("/api/v1/advance-many", headers=auth, json={"trigger": "submit", "ids": [1, 2, cid], "data": {"attest": True}, "dry_run": True})
+    r = c.post(
+        "/api/v1/advance-many", headers=auth, json={"trigger": "submit", "ids": [1, 2, cid], "data": {"attest": True}, "dry_run": True}
+    )
     outcomes = {o["id"]: o for o in r.json()}
     assert outcomes[1]["ok"] and outcomes[2]["rules"] == ["R2"] and outcomes[cid]["rules"] == ["R7", "R8"]
     assert db.json("case", "show", "1")["state"] == "draft"

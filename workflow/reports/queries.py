@@ -199,7 +199,9 @@ def listing(
         picked = keys.order_by(*columns).limit(limit).offset(offset).subquery()
         ordering = [picked.c.id] if first is None else [picked.c.o_first, picked.c.id]
         query = (
-            select(col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version))
+            select(
+                col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version)
+            )
             .select_from(picked)
             .join(Case, col(Case.id) == picked.c.id)
             .join(Branch, col(Branch.id) == col(Case.branch_id))
