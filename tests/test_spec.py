@@ -34,7 +34,7 @@ INVALID = [
         "invalid_unknown_condition.yaml",
         10,
         BAD + "：{path} 第 10 行（transitions.0.conditions.1）：未知的条件 'r99_lucky'；可用的条件：r1_attested, r2_no_repeat, "
-        "r3_single_case, r4_model_cycle, r5_quota, r6_one_theme, r7_complete_plan, r8_attachments, r8_on_time, r9_excellent, r13_enough_reviews",
+        "r3_single_case, r4_model_cycle, r5_quota, r6_one_theme, r7_complete_plan, r8_attachments, r8_on_time, r8_past_due, r9_excellent, r13_enough_reviews",
     ),
     (
         "invalid_no_way_out.yaml",
@@ -143,7 +143,7 @@ def test_the_minimal_file_the_invalid_ones_start_from_is_valid() -> None:
 def test_check_states_exits_0_for_the_shipped_file() -> None:
     code, output = check_states(ROOT / "states.yaml")
     assert code == 0
-    assert output == f"{ROOT / 'states.yaml'} 有效：13 个状态，13 个操作，年度 2024, 2025, 2026, 2027。\n"
+    assert output == f"{ROOT / 'states.yaml'} 有效：14 个状态，14 个操作，年度 2024, 2025, 2026, 2027。\n"
 
 
 @pytest.mark.parametrize(("name", "line", "message"), INVALID[:3] + INVALID[7:8], ids=["malformed", "top_key", "state", "date"])
@@ -181,6 +181,7 @@ def test_the_shipped_states_file_is_valid_and_the_packaged_copy_is_identical() -
         "withdrawn",
         "check_failed",
         "closing_failed",
+        "lapsed",
     }
     assert loaded.rules.excellent_score == 90
     assert (loaded.rules.quota.threshold, loaded.rules.quota.small, loaded.rules.quota.large) == (10, 1, 2)

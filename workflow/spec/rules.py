@@ -182,6 +182,15 @@ def r8_on_time(f: Facts) -> str | None:
     return f"R8 申报截止：申报已于 {clock.show(f.due_at)} 截止；如需补报，请党委组织部为该申报延期（extend）。"
 
 
+@condition("R8")
+def r8_past_due(f: Facts) -> str | None:
+    """R8: a draft is marked 未按时申报 only once its due date (with any extension) has passed."""
+    if f.due_at is not None and f.now > f.due_at:
+        return None
+    due = clock.show(f.due_at) if f.due_at else "（无）"
+    return f"R8 申报截止：该草稿的申报截止时间 {due} 尚未过去，还可以提交，不能标记为未按时申报。"
+
+
 @condition("R9")
 def r9_excellent(f: Facts) -> str | None:
     """R9: only a case rated excellent (score at or above the threshold) is approved."""
