@@ -353,36 +353,70 @@ def cli(ctx: click.Context, db: str | None, now_text: str | None, user: str, as_
 def init(opts: Options, states_path: str | None, year: int | None) -> None:
     """建库（可重复运行）、载入状态机、创建年度工作和 admin 用户。
 
+    不加 --states 时沿用数据库中正在使用的状态配置（新库用内置的）。加 --states 时逐行列出与现行配置相比的变化；
+    已有年度的截止日期改动会像 extend --state 一样作用于该年度（记入审计）；会让已有申报无法推进的配置被拒绝，不做任何修改。
+
     Example: branchflow --now 2024-04-25 init --campaign 2024
     """
-    from workflow import Store, spec, workspace
+    from workflow import Store, campaigns, spec
 
-    loaded = spec.load_file(states_path) if states_path else spec.parse(spec.packaged_text(), "states.yaml（内置）")
+    loaded = spec.load_file(states_path) if states_path else None
     now = opts.now
-    campaign, created = workspace.init(Store(opts.db), loaded, now.year if year is None else year, now)
-    data = {"campaign": campaign.year, "label": campaign.label, "created": created}
-    emit(opts, data, lambda: click.echo(f"{'已创建' if created else '已存在'}：{campaign.label}（{campaign.year}）。管理员用户：admin"))
+    done = campaigns.init(Store(opts.db), loaded, now.year if year is None else year, now, opts.user)
+    campaign = done.campaign
+    applied = {(a.year, a.state): a for a in done.applied}
+    lines = [_change_line(c, applied) for c in done.changes]
+    data: dict[str, Any] = {"campaign": campaign.year, "label": campaign.label, "created": done.created}
+    if loaded is not None:  # what --states changed (a plain init keeps the spec in force: nothing to say)
+        data["states"] = done.source
+        data["changes"] = lines
+        data["applied"] = [{"campaign": a.year, "state": a.state, "until": a.until, "cases": a.cases} for a in done.applied]
+
+    def human() -> None:
+        click.echo(f"{'已创建' if done.created else '已存在'}：{campaign.label}（{campaign.year}）。管理员用户：admin")
+        if loaded is not None and not done.compared:
+            click.echo(f"已载入状态配置 {done.source}。")
+        elif loaded is not None:
+            click.echo(f"状态配置 {done.source}：" + (f"{len(lines)} 处变化" if lines else "与现行配置相同，没有变化"))
+        for line in lines:
+            click.echo(f"  {line}")
+
+    emit(opts, data, human)
+
+
+def _change_line(change: Any, applied: Mapping[tuple[int, str], Any]) -> str:
+    done = applied.get((change.year, change.state)) if change.is_date else None
+    return change.text if done is None else f"{change.text}（已作用于该年度，{len(done.cases)} 个申报随之调整）"
 
 
 @cli.command("check-states")
 @click.argument("path", type=click.Path(dir_okay=False))
 @pass_opts
 def check_states(opts: Options, path: str) -> None:
-    """只检查 states.yaml 是否有效（出错时指出行号）。
+    """只检查 states.yaml 是否有效（出错时指出行号）；给了 --db 时还与该库的现行配置比较（演练，不做修改）。
 
-    Example: branchflow check-states states.yaml
+    Example: branchflow check-states states.yaml --db branchflow.db
     """
-    from workflow import spec
+    from workflow import Store, campaigns, spec
 
     s = spec.load_file(path)
-    data = {"ok": True, "states": len(s.states), "transitions": len(s.transitions), "campaigns": sorted(s.calendars)}
-    emit(
-        opts,
-        data,
-        lambda: click.echo(
-            f"{path} 有效：{len(s.states)} 个状态，{len(s.transitions)} 个操作，年度 {', '.join(map(str, sorted(s.calendars)))}。"
-        ),
-    )
+    data: dict[str, Any] = {"ok": True, "states": len(s.states), "transitions": len(s.transitions), "campaigns": sorted(s.calendars)}
+    found = campaigns.preview(Store(opts.db), s) if opts.db else None
+    if found is not None:
+        if found.stranded:
+            raise campaigns.stranded_refusal(found.stranded)
+        dated = {(c.year, c.state) for c in found.dates_to_apply}
+        data["changes"] = [c.text + ("（init 时将作用于该年度的申报）" if (c.year, c.state) in dated else "") for c in found.changes]
+
+    def human() -> None:
+        click.echo(f"{path} 有效：{len(s.states)} 个状态，{len(s.transitions)} 个操作，年度 {', '.join(map(str, sorted(s.calendars)))}。")
+        if found is not None:
+            changes = data["changes"]
+            click.echo(f"与数据库中的现行配置相比：{len(changes)} 处变化" if changes else "与数据库中的现行配置相同，没有变化。")
+            for line in changes:
+                click.echo(f"  {line}")
+
+    emit(opts, data, human)
 
 
 @cli.command()

@@ -391,13 +391,13 @@ class Generated:
 
 def _init(db: Database, now: datetime, year: int) -> tuple[Any, int, dict[str, datetime]]:
     """`branchflow init` through the library: the real schema, the spec, the campaign, the admin user."""
+    from workflow import campaigns
     from workflow import spec as spec_mod
-    from workflow import workspace
     from workflow.db.store import Store
 
     spec = spec_mod.parse(spec_mod.packaged_text(), "states.yaml（内置）")
     store = Store(db.url)
-    campaign, _ = workspace.init(store, spec, year, now)
+    campaign = campaigns.init(store, spec, year, now).campaign
     store.engine.dispose()
     assert campaign.id is not None
     from workflow.dates import clock

@@ -213,11 +213,11 @@ def test_every_campaign_option_refuses_a_year_outside_the_range(db: Bf, year: st
 
 @pytest.mark.parametrize("year", [0, 1999, 2101, -5])
 def test_the_library_refuses_a_year_outside_the_range_whoever_calls_it(db: Bf, year: int) -> None:
-    from workflow import Store, workspace
+    from workflow import Store, campaigns
 
     before = snapshot(db)
     with pytest.raises(UsageError) as caught:
-        workspace.init(Store(db.url), spec.parse(spec.packaged_text()), year, clock.parse_now("2024-04-25"))
+        campaigns.init(Store(db.url), spec.parse(spec.packaged_text()), year, clock.parse_now("2024-04-25"))
     assert caught.value.message == f"年度应在 2000 到 2100 年之间，实际是 {year}。"
     ws = db.ws()
     with ws.store.read() as s, pytest.raises(UsageError) as caught:

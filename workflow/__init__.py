@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "bulk": "workflow.lifecycle.bulk",
     "cases": "workflow.records.cases",
     "deadlines": "workflow.records.deadlines",
+    "campaigns": "workflow.records.campaigns",
+    "spec_diff": "workflow.spec.diff",
     "users": "workflow.records.users",
     "auth": "workflow.records.auth",
     "review": "workflow.review",
@@ -57,6 +59,7 @@ __all__ = [
     "access",
     "auth",
     "bulk",
+    "campaigns",
     "case_import",
     "cases",
     "channels",
@@ -74,6 +77,7 @@ __all__ = [
     "review",
     "roster",
     "spec",
+    "spec_diff",
     "transfer",
     "users",
     "values",
@@ -91,11 +95,12 @@ if TYPE_CHECKING:
     from workflow.errors import BranchflowError, UsageError
     from workflow.intake import case_import, roster
     from workflow.lifecycle import bulk, engine
-    from workflow.records import auth, cases, deadlines, users
+    from workflow.records import auth, campaigns, cases, deadlines, users
     from workflow.reminders import channels, outbox
     from workflow.reminders import transports as notify
     from workflow.reports import export, ics, queries
     from workflow.spec import ReminderPolicy, diagram
+    from workflow.spec import diff as spec_diff
     from workflow.workspace import Workspace
 
 

@@ -13,7 +13,7 @@ from workflow import spec as spec_mod
 from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db import values
-from workflow.db.models import Campaign, CampaignDue, SpecRecord, User
+from workflow.db.models import Campaign, SpecRecord, User
 from workflow.db.store import Store, missing_database
 from workflow.errors import NotFound, PermissionDenied, UsageError
 
@@ -82,29 +82,3 @@ def spec_in_force(store: Store) -> spec_mod.Spec | None:
     with store.read() as s:
         record = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
     return None if record is None else spec_mod.parse(record.text, record.source)
-
-
-def init(store: Store, spec: spec_mod.Spec, year: int, now: datetime) -> tuple[Campaign, bool]:
-    """Create schema (idempotent), store the spec, create `year`'s campaign and the admin user."""
-    calendar = spec.calendar(clock.check_year(year))
-    store.create_schema()
-    with store.write() as s:
-        store.lock(s, "init")  # two inits at once: the second sees the first's rows instead of adding its own
-        latest = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
-        if latest is None or latest.text != spec.text:
-            s.add(SpecRecord(source=spec.source, text=spec.text, loaded_at=clock.to_db(now)))
-        campaign = s.exec(select(Campaign).where(col(Campaign.year) == year)).first()
-        created = campaign is None
-        if campaign is None:
-            campaign = Campaign(year=year, label=calendar.label, created_at=clock.to_db(now))
-            s.add(campaign)
-            s.flush()
-            assert campaign.id is not None
-            for state, day in calendar.due.items():
-                s.add(CampaignDue(campaign_id=campaign.id, state=state, due_at=clock.to_db(clock.end_of_day(day))))
-        if s.exec(select(User).where(col(User.name) == ADMIN)).first() is None:
-            s.add(User(name=ADMIN, role="org"))
-        s.flush()
-        s.refresh(campaign)
-        s.expunge(campaign)
-    return campaign, created

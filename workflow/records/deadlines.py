@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from workflow import access
 from workflow.dates import clock
@@ -19,11 +19,11 @@ from workflow.workspace import Workspace
 
 
 def _history(
-    case_id: int, ws: Workspace, actor: str, trigger: str, state: str, inputs: Mapping[str, object], reason: str
+    case_id: int, now: datetime, actor: str, trigger: str, state: str, inputs: Mapping[str, object], reason: str
 ) -> dict[str, object]:
     return dict(
         case_id=case_id,
-        at=clock.to_db(ws.now),
+        at=clock.to_db(now),
         actor=actor,
         role="org",
         trigger=trigger,
@@ -55,7 +55,7 @@ def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> di
         old = row.due_at
         s.execute(
             insert(History).values(
-                **_history(case_id, ws, actor.name, "extend", row.state, {"from": clock.iso(old), "until": clock.iso(until)}, reason)
+                **_history(case_id, ws.now, actor.name, "extend", row.state, {"from": clock.iso(old), "until": clock.iso(until)}, reason)
             )
         )
         return {"case": case_id, "state": row.state, "from": old, "until": until}
@@ -74,32 +74,52 @@ def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: 
         actor = ws.actor(s)
         access.require_org(actor, "调整阶段截止日期")
         campaign = ws.campaign(s, year)
-        stored = s.execute(
-            select(col(CampaignDue.due_at)).where(col(CampaignDue.campaign_id) == campaign.id, col(CampaignDue.state) == state)
-        ).scalar_one()
-        new = clock.to_db(until)
-        s.execute(
-            update(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id, col(CampaignDue.state) == state).values(due_at=new)
-        )
-        # Locked (PostgreSQL; SQLite's writer already is alone), so no case leaves the state under us.
-        in_state = select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == campaign.id, col(Case.state) == state)
-        rows = s.execute(in_state.with_for_update()).all()
-        moved = [cid for cid, due in rows if due is None or due == stored or due < new]
-        if moved:
-            s.execute(
-                update(Case)
-                .where(col(Case.id).in_(moved))
-                .values(due_at=new, version=col(Case.version) + 1, updated_at=clock.to_db(ws.now))
-            )
-            inputs = {"state": state, "from": clock.iso(clock.from_db(stored)), "until": clock.iso(until)}
-            s.execute(insert(History), [_history(cid, ws, actor.name, "extend", state, inputs, reason) for cid in moved])
+        assert campaign.id is not None
+        stored, moved = move_state_due(s, campaign.id, state, until, ws.now, actor.name, reason)
+        assert stored is not None  # every non-terminal state of a campaign has its row
         return {
             "campaign": campaign.year,
             "state": state,
-            "from": clock.from_db(stored),
+            "from": stored,
             "until": until,
             "cases": moved,
         }
+
+
+def move_state_due(
+    s: Session,
+    campaign_id: int,
+    state: str,
+    until: datetime,
+    now: datetime,
+    actor: str,
+    reason: str,
+    inputs: Mapping[str, object] | None = None,
+) -> tuple[datetime | None, list[int]]:
+    """Inside a write transaction: set a state's due date in a campaign's calendar and move its cases with it.
+
+    A case whose own due date was already later (an individual extension) keeps it; each moved case gets an
+    audited `extend` row. Returns the calendar's previous date (None if the state had none) and the moved ids.
+    """
+    where = (col(CampaignDue.campaign_id) == campaign_id, col(CampaignDue.state) == state)
+    stored_db = s.execute(select(col(CampaignDue.due_at)).where(*where)).scalar_one_or_none()
+    new = clock.to_db(until)
+    if stored_db is None:
+        s.execute(insert(CampaignDue).values(campaign_id=campaign_id, state=state, due_at=new))
+    else:
+        s.execute(update(CampaignDue).where(*where).values(due_at=new))
+    # Locked (PostgreSQL; SQLite's writer already is alone), so no case leaves the state under us.
+    in_state = select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == campaign_id, col(Case.state) == state)
+    rows = s.execute(in_state.with_for_update()).all()
+    moved = [cid for cid, due in rows if due is None or due == stored_db or due < new]
+    stored = clock.from_db(stored_db) if stored_db is not None else None
+    if moved:
+        s.execute(
+            update(Case).where(col(Case.id).in_(moved)).values(due_at=new, version=col(Case.version) + 1, updated_at=clock.to_db(now))
+        )
+        row_inputs = {"state": state, "from": clock.iso(stored), "until": clock.iso(until), **(inputs or {})}
+        s.execute(insert(History), [_history(cid, now, actor, "extend", state, row_inputs, reason) for cid in moved])
+    return stored, moved
 
 
 def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, object]:
@@ -115,5 +135,5 @@ def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obje
         row = load_case(s, case_id)
         s.add(Waiver(case_id=case_id, rule=rule, reason=reason, actor=actor.name, at=clock.to_db(ws.now)))
         bump(s, case_id, row.version, ws.now)
-        s.execute(insert(History).values(**_history(case_id, ws, actor.name, "waive", row.state, {"rule": rule}, reason)))
+        s.execute(insert(History).values(**_history(case_id, ws.now, actor.name, "waive", row.state, {"rule": rule}, reason)))
         return {"case": case_id, "rule": rule, "reason": reason}
