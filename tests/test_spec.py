@@ -95,7 +95,7 @@ INVALID = [
         "invalid_reserved_trigger.yaml",
         6,
         BAD + "：{path} 第 6 行（transitions.0.trigger）：trigger 'create' 是保留字（审计记录用 create, edit, attach, extend, waive "
-        "记新建、修改、上传、延期、例外），请换一个名字",
+        "记新建、修改、上传、延期、例外，用 review_… 记评审专家的操作），请换一个名字",
     ),
     ("invalid_version.yaml", 1, BAD + "：{path} 第 1 行（version）：version 应是 1（本程序只认识第 1 版的格式），实际是 2"),
     (
@@ -205,7 +205,7 @@ def test_a_year_without_calendar_is_refused_with_the_years_there_are() -> None:
     assert caught.value.message == "states.yaml 中没有 2031 年的日程；已有：2024。请在 campaigns 下增加 2031 年的各阶段截止日期。"
 
 
-@pytest.mark.parametrize("name", ["create", "edit", "attach", "extend", "waive"])
+@pytest.mark.parametrize("name", ["create", "edit", "attach", "extend", "waive", "review_score", "review_anything"])
 def test_a_trigger_named_like_a_history_row_of_its_own_is_refused(name: str) -> None:
     with pytest.raises(SpecError) as caught:
         spec.parse(MINIMAL.replace("trigger: finish", f"trigger: {name}"), "reserved.yaml")
@@ -259,3 +259,16 @@ def test_the_shipped_submit_and_evaluate_declare_the_inputs_their_rules_read() -
     score = loaded.by_trigger["evaluate"].input("score")
     until = loaded.by_trigger["return"].input("until")
     assert (attest and attest.type, score and score.type, until and until.type) == ("bool", "number", "date")
+
+
+def test_every_trigger_the_library_writes_to_history_itself_is_reserved() -> None:
+    """A writer of its own history rows (record(..., "name", ...), _history(..., "name", ...)) must not share a
+    name with a transition a department may declare: add the name to RESERVED_TRIGGERS."""
+    import re
+
+    from workflow.spec.model import RESERVED_PREFIX, RESERVED_TRIGGERS
+
+    call = re.compile(r"\b(?:record|_history)\(\s*[^,()]+,\s*[^,()]+,\s*[^,()]+,\s*\"([a-z_]+)\"")
+    written = {m.group(1) for p in (ROOT / "workflow").rglob("*.py") for m in call.finditer(p.read_text(encoding="utf-8"))}
+    assert {"create", "edit", "attach", "extend", "waive"} <= written  # the pattern finds the writers
+    assert sorted(n for n in written if n not in RESERVED_TRIGGERS and not n.startswith(RESERVED_PREFIX)) == []
