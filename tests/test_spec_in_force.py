@@ -315,3 +315,13 @@ def test_the_library_init_returns_the_changes_and_what_it_applied(season: Bf) ->
     done = campaigns.init(Store(season.url), new, 2024, season.ws().now, "zzb")
     assert not done.created and [c.text for c in done.changes] == [c.text for c in found.changes]
     assert [(a.year, a.state, a.cases) for a in done.applied] == [(2024, "draft", [1])]
+
+
+def test_a_date_the_calendar_already_has_moves_no_case_and_writes_no_audit_row(season: Bf) -> None:
+    season.ok("extend", "--state", "draft", "--until", "2024-05-08", "--reason", "统一延期", user="zzb")
+    rows = len(season.json("case", "history", "1"))
+    custom = custom_file(season.tmp, "draft: 2024-05-06               # notice §五", "draft: 2024-05-08")
+    out = season.ok("init", "--states", str(custom), user="zzb").output
+    assert "2024-05-06 → 2024-05-08（已作用于该年度，0 个申报随之调整）" in out
+    assert len(season.json("case", "history", "1")) == rows
+    assert due(season, 1) == "2024-05-08T23:59:59"

@@ -111,7 +111,7 @@ def move_state_due(
     # Locked (PostgreSQL; SQLite's writer already is alone), so no case leaves the state under us.
     in_state = select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == campaign_id, col(Case.state) == state)
     rows = s.execute(in_state.with_for_update()).all()
-    moved = [cid for cid, due in rows if due is None or due == stored_db or due < new]
+    moved = [cid for cid, due in rows if due != new and (due is None or due == stored_db or due < new)]
     stored = clock.from_db(stored_db) if stored_db is not None else None
     if moved:
         s.execute(
