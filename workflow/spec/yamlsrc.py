@@ -38,6 +38,12 @@ class _Loader(yaml.SafeLoader):
 
     _depth = 0
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # Refused while scanning: the scanner looks ahead over every open bracket, quadratic in their number.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(self.get_mark().line + 1, f"嵌套超过 {MAX_DEPTH} 层；states.yaml 不需要这么深的结构")
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[misc]
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         line = event.start_mark.line + 1
