@@ -625,3 +625,40 @@ def test_12_no_secret_appears_in_any_output_log_or_column_after_faults_on_every_
     import base64
 
     assert base64.b64encode(wrong.encode()).decode() not in seen
+
+
+# ---------------------------------------------------------------- 13 hard links in case import
+
+PLAN_HEAD = "支部名称,项目名称,创建方向,方向说明,预期成果,进度安排,特色与创新点,交流推广方案,纪律处分条例学习活动,申报表文件,盖章扫描件"
+
+
+def test_13_a_hard_link_in_case_import_is_refused_whatever_it_points_to(db: Bf, tmp_path: Path) -> None:
+    import os
+
+    sheet_dir = tmp_path / "上报"
+    (sheet_dir / "附件").mkdir(parents=True)
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(b"someone else's file")
+    os.link(outside, sheet_dir / "附件" / "form.docx")  # a hard link to a file outside the folder
+    (sheet_dir / "附件" / "scan.pdf").write_bytes(b"scan")
+    os.link(sheet_dir / "附件" / "scan.pdf", sheet_dir / "附件" / "scan-copy.pdf")  # two names inside: still ambiguous
+    (sheet_dir / "附件" / "own.docx").write_bytes(b"own form")
+    os.symlink(outside, sheet_dir / "附件" / "link.docx")
+    rows = {
+        "附件/form.docx": "硬链接",
+        "附件/scan-copy.pdf": "硬链接",
+        "附件/link.docx": "文件夹之外",
+    }
+    before = snapshot(db)
+    for cell, phrase in rows.items():
+        sheet = sheet_dir / "汇总.csv"
+        sheet.write_text(
+            f"{PLAN_HEAD}\n文法学院第1学生党支部,题目,人才培养,,成果,进度,创新,推广,学习,{cell},\n", encoding="utf-8"
+        )
+        result = db("case", "import", str(sheet), user="wenfa")
+        assert result.exit_code == 2, result.output
+        assert phrase in result.stderr and "Traceback" not in result.output, result.stderr
+    assert snapshot(db) == before
+    sheet.write_text(f"{PLAN_HEAD}\n文法学院第1学生党支部,题目,人才培养,,成果,进度,创新,推广,学习,附件/own.docx,\n", encoding="utf-8")
+    db.ok("case", "import", str(sheet), user="wenfa")  # a file of its own is taken
+    assert "own.docx" in {a["name"] for a in db.json("case", "show", "1", user="zzb")["attachments"]}

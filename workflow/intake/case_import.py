@@ -6,9 +6,12 @@ paths are relative to the spreadsheet's folder and must stay inside it: the file
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import CursorResult
@@ -24,7 +27,6 @@ from workflow.intake import tabular
 from workflow.lifecycle.engine import campaign_due
 from workflow.lifecycle.facts import any_of
 from workflow.records.cases import (  # the same storage and insert as `case new` / `case attach`
-    _hash,
     _store_file,
     check_fields,
     insert_draft,
@@ -50,6 +52,7 @@ class File:
     name: str
     sha256: str
     size: int
+    identity: tuple[int, int]  # device and inode when it was checked: the file copied must be the one checked
 
 
 @dataclass
@@ -184,11 +187,15 @@ def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: s
             if not text:
                 continue
             found = _inside(folder, text)
-            if isinstance(found, str):
-                errors.append((number, f"第 {number} 行：{label}“{text}”{found}"))
+            opened = found if isinstance(found, str) else open_inside(folder, found)
+            if isinstance(opened, str):
+                errors.append((number, f"第 {number} 行：{label}“{text}”{opened}"))
                 continue
-            digest, size = _hash(found)
-            files.append(File(kind, found, values.safe_file_name(PurePosixPath(text.replace("\\", "/")).name), digest, size))
+            assert isinstance(found, Path)
+            with opened as fh:
+                digest, size = _hash_open(fh)
+                identity = _identity(fh)
+            files.append(File(kind, found, values.safe_file_name(PurePosixPath(text.replace("\\", "/")).name), digest, size, identity))
         if name:
             rows.append(Row(number, name, {k: c[k] for k in CASE_FIELDS}, files, ok=len(errors) == before))
     return rows, errors
@@ -208,6 +215,49 @@ def _inside(folder: Path, text: str) -> Path | str:
     if not target.is_file():
         return "找不到：请确认文件在表格所在的文件夹内"
     return target
+
+
+def open_inside(folder: Path, target: Path) -> BinaryIO | str:
+    """`target` opened for reading, checked after opening (so that nothing can be swapped in between): not
+    a link (O_NOFOLLOW), a regular file with one name only (a hard link could name a file anywhere), and
+    the very file the path inside `folder` names now (same device and inode). Else why it is refused."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return f"无法打开（{exc.strerror}）：请把文件本身（不是链接）放进表格所在的文件夹"
+    fh = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "不是普通文件：请把文件本身放进表格所在的文件夹"
+    elif info.st_nlink > 1:
+        problem = f"是硬链接（同一文件有 {info.st_nlink} 个名字，可能指向文件夹之外）：请复制一份文件本身放进表格所在的文件夹"
+    else:
+        try:
+            now = os.stat(target, follow_symlinks=False)
+            inside = target.resolve(strict=True).is_relative_to(folder.resolve())
+        except OSError:
+            now, inside = None, False
+        if now is None or (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino) or not inside:
+            problem = "在读取时被替换了：请重新导入"
+    if problem:
+        fh.close()
+        return problem
+    return fh
+
+
+def _identity(fh: BinaryIO) -> tuple[int, int]:
+    info = os.fstat(fh.fileno())
+    return info.st_dev, info.st_ino
+
+
+def _hash_open(fh: BinaryIO) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
+        size += len(chunk)
+    return h.hexdigest(), size
 
 
 def _write(
@@ -260,7 +310,13 @@ def _write(
         for f in r.files:
             if (case_id, f.kind, f.sha256) in existing:
                 continue
-            _store_file(f.path, folder, f.sha256)
+            opened = open_inside(f.path.parent, f.path)
+            if isinstance(opened, str) or _identity(opened) != f.identity:
+                if not isinstance(opened, str):
+                    opened.close()
+                raise Conflict(f"附件 {f.name} 在导入过程中被改动或替换，未导入任何数据：请重新导入。")
+            with opened:
+                _store_file(opened, folder, f.sha256)
             s.execute(
                 insert(Attachment).values(
                     case_id=case_id, kind=f.kind, original_name=f.name, sha256=f.sha256, size=f.size, actor=actor.name, created_at=now

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import CursorResult
@@ -243,8 +243,9 @@ def _hash(src: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _store_file(src: Path, folder: Path, digest: str, modes: Permissions | None = None) -> Path:
-    """Copy atomically to folder/ab/abcdef…; never under a name the user chose.
+def _store_file(src: Path | BinaryIO, folder: Path, digest: str, modes: Permissions | None = None) -> Path:
+    """Copy atomically to folder/ab/abcdef…; never under a name the user chose. `src` is a path or a file
+    already opened (and checked) by the caller; the copy must hash to `digest`, or nothing is stored.
 
     Folders are 0700 and files 0600 (or as BRANCHFLOW_UMASK allows a shared group), whatever the process umask.
     """
@@ -259,8 +260,13 @@ def _store_file(src: Path, folder: Path, digest: str, modes: Permissions | None 
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     try:
         os.fchmod(fd, modes.file_mode)
-        with os.fdopen(fd, "wb") as out, src.open("rb") as fh:
-            shutil.copyfileobj(fh, out)
+        h = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, src.open("rb") if isinstance(src, Path) else contextlib.nullcontext(src) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+                out.write(chunk)
+        if h.hexdigest() != digest:
+            raise Conflict("附件在上传过程中被改动（内容与刚才读到的不同），未做任何修改：请重试。")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
