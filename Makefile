@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo web test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/branchflow demo
 
+web: $(STAMP)
+	$(BIN)/python -m demo.web
+
 lint: $(STAMP)
 	$(BIN)/ruff check workflow jobs demo web cli.py tests bench
 
@@ -23,6 +26,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python tests/pg_status.py
+	$(BIN)/python tests/browser_status.py
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -15,6 +15,7 @@ from workflow import UsageError, auth, bulk, cases, clock, engine, errors, expor
 
 router = APIRouter()
 PAGE = 20
+RECORD_LABELS = {"create": "新建申报", "edit": "修改方案", "attach": "上传附件", "extend": "延期", "waive": "登记例外", "import": "导入"}
 WARN_DAYS = 7  # yellow tag: due within this many days
 MAX_UPLOAD = 20 * 1024 * 1024
 UPLOAD_TYPES = (".pdf", ".doc", ".docx", ".jpg", ".jpeg", ".png", ".xls", ".xlsx", ".zip", ".ofd", ".wps")
@@ -210,7 +211,7 @@ def case_page(request: Request, case_id: int, me: Annotated[Me, Depends(current_
         editable=editable,
         attachments=queries.attachments(me.ws, case_id),
         kinds=cases.rules.ATTACHMENT_KINDS,
-        labels={**{st.id: st.label for st in spec.states}, **{t.trigger: t.label for t in spec.transitions}},
+        labels={**RECORD_LABELS, **{st.id: st.label for st in spec.states}, **{t.trigger: t.label for t in spec.transitions}},
         roles=spec.roles,
     )
 

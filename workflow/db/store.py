@@ -235,6 +235,13 @@ def not_a_database(where: str) -> str:
     return f"{where} 不是 Branchflow 数据库（也不是 SQLite 文件）：请检查 --db / BRANCHFLOW_DB，是否把表格或其他文件当成了数据库。"
 
 
+# Files already found to be SQLite databases by this process. The header is read only once per file: closing
+# any descriptor of a file drops every POSIX lock this process holds on it, SQLite's included, and another
+# process then believes it is the last connection and checkpoints and deletes the WAL that this one (a web
+# server, the scheduler) is still writing to: those writes are lost.
+_CHECKED: set[tuple[int, int]] = set()
+
+
 def _check_sqlite_file(path: Path) -> None:
     """Refuse a path that is not a SQLite file (a device, a folder, a spreadsheet) before SQLite touches it."""
     try:
@@ -247,6 +254,8 @@ def _check_sqlite_file(path: Path) -> None:
         raise UsageError(f"{path} 不是普通文件（是设备或目录）：--db 应是一个 SQLite 数据库文件。")
     if info.st_size == 0:
         return  # an empty file is an empty SQLite database
+    if (info.st_dev, info.st_ino) in _CHECKED:
+        return
     try:
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
@@ -254,6 +263,7 @@ def _check_sqlite_file(path: Path) -> None:
         raise UsageError(f"无法读取数据库文件 {path}：{exc.strerror}。请检查 --db 和权限。") from None
     if head != SQLITE_MAGIC:
         raise UsageError(not_a_database(str(path)))
+    _CHECKED.add((info.st_dev, info.st_ino))
 
 
 def _has_table(conn: Connection, name: str, store: Store) -> bool:
