@@ -79,7 +79,7 @@ MISTAKES = [
     ("unknown case id in extend", "zzb", ["extend", "999", "--until", "2024-05-20", "--reason", "延期"], 3, "没有编号为 999 的申报"),
     ("unknown case id in waive", "zzb", ["waive", "999", "--rule", "R2", "--reason", "例外"], 3, "没有编号为 999 的申报"),
     ("case id not a number", "zzb", ["advance", "abc", "submit"], 2, "用法错误"),
-    ("wrong trigger", "zzb", ["advance", "1", "approve"], 1, "不能执行 approve；可执行的操作：submit（提交申报）、withdraw（撤回）。"),
+    ("wrong trigger", "zzb", ["advance", "1", "approve"], 1, "不能执行 approve；可执行的操作：submit（提交申报）、withdraw（撤回）、lapse（标记为未按时申报）。"),
     (
         "unknown trigger",
         "wenfa",
@@ -374,10 +374,10 @@ def test_the_same_mistakes_under_json_are_an_error_object_on_stdout(db: Bf) -> N
 def test_json_refusal_carries_what_a_script_needs(db: Bf) -> None:
     wrong = db.json("advance", "1", "approve", user="zzb")
     assert wrong == {
-        "error": "申报 1 当前状态为“草稿（申报材料准备）”，不能执行 approve；可执行的操作：submit（提交申报）、withdraw（撤回）。",
+        "error": "申报 1 当前状态为“草稿（申报材料准备）”，不能执行 approve；可执行的操作：submit（提交申报）、withdraw（撤回）、lapse（标记为未按时申报）。",
         "code": 1,
         "state": "draft",
-        "possible": ["submit", "withdraw"],
+        "possible": ["submit", "withdraw", "lapse"],
     }
     stale = db.json("advance", "1", "submit", "--data", "attest=true", "--expect-version", "2", user="wenfa")
     assert (stale["code"], stale["current_version"]) == (4, 4)
