@@ -507,3 +507,36 @@ def test_listing_filters_sorts_and_pages_on_every_backend(bf: Bf) -> None:
     assert queries.listing(bf.ws("wenfa"))["total"] == 1
     assert queries.listing(ws, overdue_only=True)["total"] == 0
     assert queries.listing(bf.ws("zzb", now="2024-05-08T09:00"), overdue_only=True)["total"] == 3
+
+
+def test_org_extends_a_case_and_registers_an_r2_waiver_from_the_case_page(app: Any, db: Bf) -> None:
+    c, token = login(app, "zzb")
+    page = c.get("/cases/2").text
+    assert "登记 R2 例外" in page and "延期原因" in page
+    assert "延期原因" not in login(app, "waiguo")[0].get("/cases/2").text
+    assert c.post("/cases/2/extend", data={"csrf": token, "until": "2024-05-10", "reason": ""}).status_code == 400
+    assert c.post("/cases/2/extend", data={"csrf": token, "until": "2024-05-10", "reason": "盖章流程延误"}).status_code == 303
+    assert c.post("/cases/2/waive", data={"csrf": token, "rule": "R2", "reason": "学校党委同意继续参与"}).status_code == 303
+    shown = db.json("case", "show", "2")
+    assert shown["due_at"].startswith("2024-05-10") and shown["waivers"][0]["reason"] == "学校党委同意继续参与"
+    assert [h["trigger"] for h in db.json("case", "history", "2")][-2:] == ["extend", "waive"]
+    committee, ctoken = login(app, "waiguo")
+    assert committee.post("/cases/2/waive", data={"csrf": ctoken, "rule": "R2", "reason": "自己豁免"}).status_code == 403
+
+
+def test_the_calendar_downloads_as_ics_in_the_users_scope(app: Any) -> None:
+    c, _ = login(app, "wenfa")
+    r = c.get("/calendar.ics")
+    assert r.status_code == 200 and r.text.startswith("BEGIN:VCALENDAR") and "filename*=UTF-8''" in r.headers["content-disposition"]
+
+
+def test_org_adds_a_user_and_gives_a_temporary_password_others_are_refused(app: Any, db: Bf) -> None:
+    c, token = login(app, "zzb")
+    form = {"csrf": token, "name": "理学刘老师", "role": "committee", "committee": "理学院分党委", "email": "liu@example.edu.cn"}
+    assert c.post("/users/new", data=form).status_code == 303
+    assert c.post("/users/理学刘老师/password", data={"csrf": token, "password": "Liu-Temp-2024"}).status_code == 303
+    assert "理学刘老师" in c.get("/users").text
+    r = client(app).post("/login", data={"name": "理学刘老师", "password": "Liu-Temp-2024"})
+    assert r.headers["location"] == "/password"
+    other, otoken = login(app, "wenfa")
+    assert other.post("/users/new", data={**form, "csrf": otoken, "name": "x"}).status_code == 403

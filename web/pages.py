@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from web.context import Me, csrf_checked, current_user, quote, render, web_of
-from workflow import UsageError, auth, bulk, cases, clock, engine, errors, export, queries, users
+from workflow import UsageError, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, queries, users
 
 router = APIRouter()
 PAGE = 20
@@ -213,7 +213,37 @@ def case_page(request: Request, case_id: int, me: Annotated[Me, Depends(current_
         kinds=cases.rules.ATTACHMENT_KINDS,
         labels={**RECORD_LABELS, **{st.id: st.label for st in spec.states}, **{t.trigger: t.label for t in spec.transitions}},
         roles=spec.roles,
+        is_org=_me_row(me)["role"] == "org",
     )
+
+
+@router.post("/cases/{case_id}/extend")
+def case_extend(
+    request: Request, case_id: int, me: Annotated[Me, Depends(csrf_checked)], until: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = ""
+) -> Response:
+    """延期 one case (org; a reason is required), audited."""
+    read_case(me, case_id)
+    deadlines.extend_case(me.ws, case_id, clock.parse_deadline(until), reason)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/waive")
+def case_waive(
+    request: Request, case_id: int, me: Annotated[Me, Depends(csrf_checked)], rule: Annotated[str, Form()] = "R2", reason: Annotated[str, Form()] = ""
+) -> Response:
+    """Register an R2 exception for one case (org; a reason is required), audited."""
+    read_case(me, case_id)
+    deadlines.waive(me.ws, case_id, rule, reason)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.get("/calendar.ics")
+def calendar(request: Request, me: Annotated[Me, Depends(current_user)], committee: str = "", year: int | None = None) -> Response:
+    """日历: the deadlines as an .ics file (all, or one committee's), for Outlook or DingTalk."""
+    folder = Path(tempfile.mkdtemp(prefix="bf-ics-"))
+    path = folder / "截止日期.ics"
+    ics.export(me.ws, path, committee or None, year)
+    return FileResponse(path, media_type="text/calendar; charset=utf-8", headers=download_headers("截止日期.ics"))
 
 
 @router.post("/cases/{case_id}/advance")
@@ -376,6 +406,21 @@ def user_page(request: Request, me: Annotated[Me, Depends(current_user)]) -> Res
     store = web_of(request).store
     listed = [{**u, "can_login": auth.has_password(store, str(u["name"]))} for u in rows]
     return render(request, "users.html", users=listed, roles=me.ws.spec.roles, notice=request.query_params.get("done", ""))
+
+
+@router.post("/users/new")
+def user_add(
+    request: Request,
+    me: Annotated[Me, Depends(csrf_checked)],
+    name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    committee: Annotated[str, Form()] = "",
+    branch: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a user (org), as `user add` does; a password is set separately (重设密码)."""
+    users.add(me.ws, name, role, committee or None, branch or None, email)
+    return RedirectResponse("/users?" + urlencode({"done": f"已添加用户 {name.strip()}；请为其设置临时密码。"}), status_code=303)
 
 
 @router.post("/users/{name}/password")
