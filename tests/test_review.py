@@ -395,3 +395,23 @@ def test_r13_reviewers_are_reminded_once_of_the_cases_they_have_not_scored(bf: B
     assert not [p for p in sweep(bf, "2024-05-25T09:00").queued if p.kind == "review"]
     later = {(p.case_id, p.recipient) for p in sweep(bf, "2024-05-28T09:00").queued if p.kind == "review"}  # the 3-day one
     assert later == {(a, "r1@example.edu.cn"), (b, "r1@example.edu.cn"), (b, "r2@example.edu.cn")}
+
+
+@sqlite_only
+def test_r13_a_reviewer_who_scores_before_the_reminder_is_sent_is_not_reminded(bf: Bf) -> None:
+    (cid,) = with_panel(bf, "建筑学院第1学生党支部")
+    bf.ok("review", "assign", str(cid), "--reviewer", "r1", user="zzb")
+    import sys
+
+    from workflow import outbox as outbox_mod
+
+    sweep_mod = sys.modules["workflow.reminders.sweep"]  # the module (the package exports its function `sweep`)
+    ws = bf.ws("zzb", "2024-05-24T09:00")
+    with ws.store.write() as s:  # the reminder is queued, as a sweep interrupted before sending leaves it
+        planned, _ = sweep_mod.decide(s, ws.spec, ws.now, ["console"])
+        sweep_mod.queue(s, [p for p in planned if p.kind == "review"], ws.now)
+    score(bf, cid, "r1", 90, now="2024-05-24T09:05")
+    report = sweep(bf, "2024-05-24T09:10")
+    assert "r1@example.edu.cn" not in {r.recipient for r in report.results}
+    (row,) = [r for r in outbox_mod.listing(bf.ws("zzb"), "cancelled") if r["recipient"] == "r1@example.edu.cn"]
+    assert "评审专家已评分" in row["last_error"]

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlmodel import col
 
 from workflow import access
 from workflow.dates import clock
 from workflow.db import values
-from workflow.db.models import Branch, Case, Committee, Delivery, DeliveryAttempt, Outbox
+from workflow.db.models import Branch, Case, Committee, Delivery, DeliveryAttempt, Outbox, Review, User
 from workflow.db.store import Store
 from workflow.errors import NotFound, Refused
 from workflow.reminders.transports import REVIEW_ACTION, Channel, DeliveryFailed, Item, Message, body, message_key, redact, subject
@@ -136,14 +136,22 @@ def claim(store: Store, spec: Spec, now: datetime, owner: str, channel: str, rec
             .where(col(Outbox.status) == "pending")
             .order_by(col(Outbox.id))
         ).all()
-        # A case that left the state, or got a new due date, no longer needs this reminder.
-        live = [r for r in rows if (r[1], r[2]) == (r[0].state, r[0].due_at)]
-        stale = [r[0].id for r in rows if (r[1], r[2]) != (r[0].state, r[0].due_at)]
+        # A case that left the state, or got a new due date, no longer needs this reminder; nor does a
+        # reviewer who has scored the case since (R13).
+        scored = _scored(s, recipient, [r[0].case_id for r in rows if r[0].kind == "review"])
+        moved = {r[0].id for r in rows if (r[1], r[2]) != (r[0].state, r[0].due_at) or (r[0].kind == "review" and r[0].case_id in scored)}
+        live = [r for r in rows if r[0].id not in moved]
+        stale = [r[0].id for r in rows if r[0].id in moved]
         if stale:
             conn.execute(
                 update(Outbox)
                 .where(col(Outbox.id).in_(stale))
-                .values(status="cancelled", last_error="申报已离开该阶段或截止时间已变更，提醒作废", lease_owner=None, lease_until=None)
+                .values(
+                    status="cancelled",
+                    last_error="申报已离开该阶段、截止时间已变更或评审专家已评分，提醒作废",
+                    lease_owner=None,
+                    lease_until=None,
+                )
             )
         if not live:
             return None, len(stale)
@@ -180,6 +188,18 @@ def claim(store: Store, spec: Spec, now: datetime, owner: str, channel: str, rec
         message = Message(channel, recipient, name, title, body(name, items, now), key, ids, now, delivery.attempts)
         cases = tuple(dict.fromkeys(i.case_id for i in items))
         return Claim(owner, message, delivery.id, attempt_id, cases, resend), len(stale)
+
+
+def _scored(session: Any, recipient: str, case_ids: list[int]) -> set[int]:
+    """Of these cases, those the reviewer with this e-mail has scored."""
+    if not case_ids:
+        return set()
+    q = (
+        select(col(Review.case_id))
+        .join(User, col(User.id) == col(Review.reviewer_id))
+        .where(col(Review.case_id).in_(case_ids), col(Review.submitted_at).is_not(None), func.lower(col(User.email)) == recipient)
+    )
+    return set(session.execute(q).scalars())
 
 
 def item(spec: Spec, row: Outbox, branch: str, committee: str) -> Item:
