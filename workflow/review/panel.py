@@ -125,6 +125,9 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
     """
     spec = ws.spec
     spec.state(state)
+    if state not in review_states(spec):
+        where = "、".join(f" {s}（{spec.label(s)}）" for s in review_states(spec))
+        raise Refused(f"只能为处于{where}的申报分配评审专家，不能为“{spec.label(state)}”的申报分配。")
     panel = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not panel:
         raise UsageError("请用 --reviewers 列出评审专家，如 --reviewers 专家甲,专家乙,专家丙。")
@@ -140,8 +143,6 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
             select(col(Case.id)).where(col(Case.campaign_id) == campaign.id, col(Case.state) == state).order_by(col(Case.id))
         ).scalars()
         rows = [load_case(s, i) for i in ids]
-        if rows:
-            require_in_review(spec, rows[0], "分配评审专家")
         load = {r.id: 0 for r in reviewers}
         counted = select(col(Review.reviewer_id), func.count()).join(Case, col(Case.id) == col(Review.case_id))
         counted = counted.where(col(Case.campaign_id) == campaign.id, col(Case.state).in_(review_states(spec)))
