@@ -17,6 +17,7 @@ from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db.models import Case, Review, User
+from workflow.db.values import normal_name
 from workflow.errors import NotFound, Refused, UsageError
 from workflow.lifecycle import panel as panel_hook
 from workflow.lifecycle.engine import load_case
@@ -50,7 +51,7 @@ class Reviewer:
 
 def find_reviewer(session: Session, name: str) -> Reviewer:
     """A reviewer by user name, or NotFound / a usage error when the user is not a reviewer."""
-    user = session.execute(select(User).where(col(User.name) == name.strip())).scalars().first()
+    user = session.execute(select(User).where(col(User.name) == normal_name(name))).scalars().first()
     if user is None or user.id is None:
         raise NotFound(f"没有用户 {name!r}：请检查评审专家的用户名，或先用 user add {name} --role reviewer 添加。")
     if not access.is_reviewer(Actor(user.id, user.name, user.role, user.committee_id, user.branch_id, user.email)):
@@ -93,7 +94,7 @@ def assign(ws: Workspace, case_id: int, names: Sequence[str]) -> dict[str, Any]:
         ws.store.lock(s, LOCK)
         row = load_case(s, case_id)
         require_in_review(spec, row, "分配评审专家")
-        reviewers = [find_reviewer(s, n) for n in dict.fromkeys(n.strip() for n in names)]
+        reviewers = list({r.id: r for r in (find_reviewer(s, n) for n in names)}.values())
         refusals = [reason for r in reviewers if (reason := conflict(spec, r, row))]
         if refusals:
             raise Refused(f"申报 {row.id} 不能分配这些评审专家：{len(refusals)} 位须回避。", details=refusals, rules=["R13"])
@@ -128,7 +129,7 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
     if state not in review_states(spec):
         where = "、".join(f" {s}（{spec.label(s)}）" for s in review_states(spec))
         raise Refused(f"只能为处于{where}的申报分配评审专家，不能为“{spec.label(state)}”的申报分配。")
-    panel = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    panel = list(dict.fromkeys(normal_name(n) for n in names if normal_name(n)))
     if not panel:
         raise UsageError("请用 --reviewers 列出评审专家，如 --reviewers 专家甲,专家乙,专家丙。")
     if not 1 <= per_case <= len(panel):
@@ -144,6 +145,7 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
         ).scalars()
         rows = [load_case(s, i) for i in ids]
         load = {r.id: 0 for r in reviewers}
+        order = {r.id: i for i, r in enumerate(reviewers)}  # ties go to the one listed first
         counted = select(col(Review.reviewer_id), func.count()).join(Case, col(Case.id) == col(Review.case_id))
         counted = counted.where(col(Case.campaign_id) == campaign.id, col(Case.state).in_(review_states(spec)))
         for reviewer_id, n in s.execute(counted.where(col(Review.reviewer_id).in_(list(load))).group_by(col(Review.reviewer_id))):
@@ -160,7 +162,7 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
         for row, have, skipped, eligible in plans:
             on_panel = sum(1 for r in reviewers if r.id in have)
             wanted = max(0, per_case - on_panel)
-            chosen = sorted(eligible, key=lambda r: (load[r.id], panel.index(r.name)))[:wanted]
+            chosen = sorted(eligible, key=lambda r: (load[r.id], order[r.id]))[:wanted]
             for r in chosen:
                 _assign(s, actor, row, r, now_db)
                 load[r.id] += 1

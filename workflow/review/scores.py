@@ -16,6 +16,7 @@ from sqlmodel import col
 from workflow import access
 from workflow.dates import clock
 from workflow.db.models import Branch, Case, Committee, Review, User
+from workflow.db.values import check_text, normal_name
 from workflow.errors import PermissionDenied, Refused, UsageError
 from workflow.lifecycle.engine import bump, load_case
 from workflow.records.cases import record
@@ -75,6 +76,7 @@ def score(ws: Workspace, case_id: int, raw: Mapping[str, Any], comment: str = ""
         require_in_review(spec, row, "评分（申报已评审，评分不能再修改）")
         scores = parse_scores(settings, raw)
         total = settings.total(scores)
+        comment = check_text(comment.strip(), "评审意见（--comment）", multiline=True)
         changed = mine.submitted_at is not None
         now_db = clock.to_db(ws.now)
         s.execute(
@@ -119,7 +121,7 @@ def listing(ws: Workspace, reviewer: str | None = None, state: str | None = None
             .where(col(Case.campaign_id) == ws.campaign(s, year).id)
         )
         if access.is_reviewer(actor):
-            if reviewer and reviewer.strip() != actor.name:
+            if reviewer and normal_name(reviewer) != actor.name:
                 raise PermissionDenied(f"权限不足：评审专家只能查看自己的评审任务；用户 {actor.name} 不能查看 {reviewer} 的。")
             q = q.where(col(Review.reviewer_id) == actor.id)
         else:
