@@ -14,7 +14,6 @@ from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, History, Waiver
 from workflow.errors import NotFound, UsageError
-from workflow.lifecycle.engine import load_case
 from workflow.workspace import Workspace
 
 CASE_HEADERS = {
@@ -135,16 +134,34 @@ def status(
         ws.spec.state(state)
     with ws.store.read() as s:
         actor = ws.actor(s)
-        counts = _scoped(select(col(Case.state), func.count()).select_from(Case), year, s, ws, actor, committee)
+        counts = _scoped(select(func.count()).select_from(Case), year, s, ws, actor, committee)
         keys = _scoped(select(col(Case.id)).select_from(Case), year, s, ws, actor, committee)
         if state:
-            counts = counts.where(col(Case.state) == state)
             keys = keys.where(col(Case.state) == state)
-        counted = dict(s.execute(counts.group_by(col(Case.state))).all())
+        counted = _per_state(s, counts, [state] if state else [st.id for st in ws.spec.states])
         to_row = _Rows(ws)
         rows = [to_row(r) for r in s.connection().execute(_listed(keys, (col(Case.id),), limit))]
     per_state = [{"state": st.id, "state_label": st.label, "count": counted[st.id]} for st in ws.spec.states if counted.get(st.id)]
     return {"cases": rows, "counts": per_state, "total": sum(counted.values())}
+
+
+def _load_case(session: Session, case_id: int) -> Any:
+    """The engine's `load_case`, imported on first use: listing and counting never load the engine
+    (nor transitions, nor the rules' facts), so a read command starts faster."""
+    from workflow.lifecycle.engine import load_case
+
+    return load_case(session, case_id)
+
+
+def _per_state(session: Session, counts: Any, states: list[str]) -> dict[str, int]:
+    """How many of the cases `counts` selects are in each state, in one statement.
+
+    One count per state, each a range of the index on (campaign_id, state, due_at) read without
+    touching the table; a GROUP BY over the campaign's whole range compares every entry's state
+    and costs about a third more on SQLite.
+    """
+    per = [counts.where(col(Case.state) == sid).scalar_subquery() for sid in states]
+    return {sid: n for sid, n in zip(states, session.execute(select(*per)).one(), strict=True) if n}
 
 
 ORDERS = ("id", "due", "state", "committee")
@@ -238,7 +255,7 @@ def show(ws: Workspace, case_id: int) -> dict[str, Any]:
     spec = ws.spec
     with ws.store.read() as s:
         actor = ws.actor(s)
-        row = load_case(s, case_id)
+        row = _load_case(s, case_id)
         access.require_read(actor, row.committee_id, row.branch_id, access.is_assigned(s, actor, case_id))
         case = s.get(Case, case_id)
         assert case is not None
@@ -277,7 +294,7 @@ def history(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
     """The case's audit trail, oldest first (the panel's rows, `review_*`, only for org)."""
     with ws.store.read() as s:
         actor = ws.actor(s)
-        row = load_case(s, case_id)
+        row = _load_case(s, case_id)
         access.require_read(actor, row.committee_id, row.branch_id, access.is_assigned(s, actor, case_id))
         if not access.sees_history(actor):
             raise access.PermissionDenied(
@@ -337,7 +354,7 @@ def attachments(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
     """A case's attachments with their ids (for download links), oldest first."""
     with ws.store.read() as s:
         actor = ws.actor(s)
-        row = load_case(s, case_id)
+        row = _load_case(s, case_id)
         access.require_read(actor, row.committee_id, row.branch_id)
         found = s.execute(select(Attachment).where(col(Attachment.case_id) == case_id).order_by(col(Attachment.id))).scalars()
         return [
