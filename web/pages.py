@@ -15,7 +15,17 @@ from workflow import UsageError, auth, bulk, cases, clock, deadlines, engine, er
 
 router = APIRouter()
 PAGE = 20
-RECORD_LABELS = {"create": "新建申报", "edit": "修改方案", "attach": "上传附件", "extend": "延期", "waive": "登记例外", "import": "导入"}
+RECORD_LABELS = {
+    "create": "新建申报",
+    "edit": "修改方案",
+    "attach": "上传附件",
+    "extend": "延期",
+    "waive": "登记例外",
+    "import": "导入",
+    "review_assign": "分配评审专家",
+    "review_unassign": "取消分配评审专家",
+    "review_score": "专家评分",
+}
 WARN_DAYS = 7  # yellow tag: due within this many days
 MAX_UPLOAD = 20 * 1024 * 1024
 UPLOAD_TYPES = (".pdf", ".doc", ".docx", ".jpg", ".jpeg", ".png", ".xls", ".xlsx", ".zip", ".ofd", ".wps")
@@ -89,7 +99,14 @@ def home_counts(request: Request, me: Annotated[Me, Depends(current_user)]) -> R
 
 
 def list_filters(year: int | None, committee: str, state: str, overdue: bool, q: str, sort: str) -> dict[str, Any]:
-    return {"year": year, "committee": committee or None, "state": state or None, "overdue_only": overdue, "text": q or None, "order": sort or "id"}
+    return {
+        "year": year,
+        "committee": committee or None,
+        "state": state or None,
+        "overdue_only": overdue,
+        "text": q or None,
+        "order": sort or "id",
+    }
 
 
 @router.get("/cases")
@@ -107,7 +124,18 @@ def case_list(
     """申报: filters, sorting, paging, counts per state as chips, export links of exactly the filtered rows."""
     f = list_filters(year, committee, state, overdue, q, sort)
     result = queries.listing(me.ws, **f, limit=PAGE, offset=(page - 1) * PAGE)
-    query = {k: v for k, v in {"year": year, "committee": committee, "state": state, "overdue": "true" if overdue else "", "q": q, "sort": sort}.items() if v}
+    query = {
+        k: v
+        for k, v in {
+            "year": year,
+            "committee": committee,
+            "state": state,
+            "overdue": "true" if overdue else "",
+            "q": q,
+            "sort": sort,
+        }.items()
+        if v
+    }
     chips = [{**c, "href": "/cases?" + urlencode({**query, "state": c["state"]})} for c in result["counts"]]
     pages = max(1, -(-result["matched"] // PAGE))
     rows = [{**r, "tag": tag(r, me.ws.now)} for r in result["cases"]]
@@ -193,7 +221,14 @@ def case_page(request: Request, case_id: int, me: Annotated[Me, Depends(current_
     data = read_case(me, case_id)
     options = engine.options(me.ws, case_id)
     forms = [
-        {"trigger": o.trigger, "label": o.label, "dest_label": o.dest_label, "allowed": o.allowed, "blocked_by": o.blocked_by, "fields": [input_field(i) for i in o.inputs]}
+        {
+            "trigger": o.trigger,
+            "label": o.label,
+            "dest_label": o.dest_label,
+            "allowed": o.allowed,
+            "blocked_by": o.blocked_by,
+            "fields": [input_field(i) for i in o.inputs],
+        }
         for o in options
     ]
     history = queries.history(me.ws, case_id)
@@ -219,7 +254,11 @@ def case_page(request: Request, case_id: int, me: Annotated[Me, Depends(current_
 
 @router.post("/cases/{case_id}/extend")
 def case_extend(
-    request: Request, case_id: int, me: Annotated[Me, Depends(csrf_checked)], until: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = ""
+    request: Request,
+    case_id: int,
+    me: Annotated[Me, Depends(csrf_checked)],
+    until: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     """延期 one case (org; a reason is required), audited."""
     read_case(me, case_id)
@@ -229,7 +268,11 @@ def case_extend(
 
 @router.post("/cases/{case_id}/waive")
 def case_waive(
-    request: Request, case_id: int, me: Annotated[Me, Depends(csrf_checked)], rule: Annotated[str, Form()] = "R2", reason: Annotated[str, Form()] = ""
+    request: Request,
+    case_id: int,
+    me: Annotated[Me, Depends(csrf_checked)],
+    rule: Annotated[str, Form()] = "R2",
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Register an R2 exception for one case (org; a reason is required), audited."""
     read_case(me, case_id)
@@ -367,8 +410,16 @@ def _bulk_run(me: Me, form: Any, dry_run: bool) -> tuple[str, list[Any], Any]:
         raise UsageError("请选择要执行的操作。")
     # The preview assumes the confirmations the run will ask for (as the case page's buttons do); the run needs them ticked.
     inputs = {i.name: "true" for i in transition.inputs if i.type == "bool" and (form.get(f"in_{i.name}") or (dry_run and i.required))}
-    inputs.update({i.name: str(form.get(f"in_{i.name}")).strip() for i in transition.inputs if i.type != "bool" and str(form.get(f"in_{i.name}") or "").strip()})
-    run = bulk.advance_many(me.ws, trigger, state=state, ids=None if state else ids, inputs=inputs, comment=str(form.get("comment", "")), dry_run=dry_run)
+    inputs.update(
+        {
+            i.name: str(form.get(f"in_{i.name}")).strip()
+            for i in transition.inputs
+            if i.type != "bool" and str(form.get(f"in_{i.name}") or "").strip()
+        }
+    )
+    run = bulk.advance_many(
+        me.ws, trigger, state=state, ids=None if state else ids, inputs=inputs, comment=str(form.get("comment", "")), dry_run=dry_run
+    )
     outcomes = [o for chunk in run for o in chunk]
     return trigger, outcomes, transition
 
@@ -379,7 +430,17 @@ async def bulk_preview(request: Request, me: Annotated[Me, Depends(csrf_checked)
     form = await request.form()
     trigger, outcomes, transition = _bulk_run(me, form, dry_run=True)
     ends = me.ws.spec.by_id[transition.dest].terminal
-    return render(request, "bulk.html", trigger=trigger, transition=transition, outcomes=outcomes, form=form, ids=form.getlist("ids"), preview=True, ends=ends)
+    return render(
+        request,
+        "bulk.html",
+        trigger=trigger,
+        transition=transition,
+        outcomes=outcomes,
+        form=form,
+        ids=form.getlist("ids"),
+        preview=True,
+        ends=ends,
+    )
 
 
 @router.post("/bulk/run")
@@ -393,7 +454,9 @@ async def bulk_run(request: Request, me: Annotated[Me, Depends(csrf_checked)]) -
         if form.get("confirm_end") != "yes":
             raise UsageError(f"“{transition.label}”会结束申报：请勾选“我确认结束这些申报”。")
     trigger, outcomes, transition = _bulk_run(me, form, dry_run=False)
-    return render(request, "bulk.html", trigger=trigger, transition=transition, outcomes=outcomes, form=form, ids=[], preview=False, ends=False)
+    return render(
+        request, "bulk.html", trigger=trigger, transition=transition, outcomes=outcomes, form=form, ids=[], preview=False, ends=False
+    )
 
 
 # ---- 用户 ------------------------------------------------------------------------------------------
@@ -435,4 +498,3 @@ def user_revoke(request: Request, name: str, me: Annotated[Me, Depends(csrf_chec
     """Revoke every API token of a user."""
     done = auth.revoke_tokens(me.ws, name)
     return RedirectResponse("/users?" + urlencode({"done": f"已吊销 {name} 的 {done['revoked']} 个令牌。"}), status_code=303)
-
