@@ -729,9 +729,11 @@ def case_attach(opts: Options, case_id: int, path: str, kind: str) -> None:
 
     Example: branchflow case attach 3 申报表.docx --kind form
     """
-    from workflow import cases
+    from dataclasses import asdict
 
-    data = cases.attach(opts.workspace(), case_id, path, kind)
+    from workflow import attachments
+
+    data = asdict(attachments.attach(opts.workspace(), case_id, kind, path=path))
     emit(opts, data, lambda: click.echo(f"已上传 {data['name']}（{kind}，{data['size']} 字节）到申报 {case_id}。"))
 
 

@@ -206,7 +206,7 @@ def run_naive(url: str, now_text: str, ids: list[int]) -> dict[str, Any]:
     from workflow.dates import clock
     from workflow.db.models import Case, History
     from workflow.db.store import Store
-    from workflow.lifecycle import engine
+    from workflow.lifecycle import engine, repository
     from workflow.lifecycle import facts as facts_mod
     from workflow.spec import rules
     from workflow.workspace import Workspace
@@ -232,14 +232,14 @@ def run_naive(url: str, now_text: str, ids: list[int]) -> dict[str, Any]:
         with Session(store.engine) as s:
             case = s.get(Case, case_id)
             assert case is not None
-            row = engine.load_case(s, case_id)
+            row = repository.load_case(s, case_id)
             facts = facts_mod.gather(s, spec, row, now, inputs)
             token = _Token(case.state)
             Machine(model=token, states=states, transitions=definitions, initial=case.state, auto_transitions=False)
             if not token.trigger(TRIGGER, facts):  # type: ignore[attr-defined]
                 refused += 1
                 continue
-            due = engine.campaign_due(s, row.campaign_id, token.state)
+            due = repository.campaign_due(s, row.campaign_id, token.state)
             source = case.state
             case.state = token.state
             case.due_at = clock.to_db(due) if due else None

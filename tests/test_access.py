@@ -10,7 +10,7 @@ from demo import sample
 from workflow.errors import PermissionDenied
 from workflow.intake import roster
 from workflow.lifecycle import engine
-from workflow.records import cases, deadlines, users
+from workflow.records import attachments, cases, deadlines, users
 from workflow.reports import queries
 
 # Scope filtering in queries and the history columns run on every backend; the rest on SQLite only (speed).
@@ -68,7 +68,7 @@ def test_committee_acts_only_on_its_own_committees_branches(bf: Bf) -> None:
     with pytest.raises(PermissionDenied, match="不能操作该申报"):
         cases.set_fields(waiguo, cid, {"title": "改名"})
     with pytest.raises(PermissionDenied, match="不能操作该申报"):
-        cases.attach(waiguo, cid, bf.file("x.pdf"), "form")
+        attachments.attach(waiguo, cid, "form", path=bf.file("x.pdf"))
     with pytest.raises(PermissionDenied, match="用户 waiguo 不能查看该申报"):
         queries.show(waiguo, cid)
     with pytest.raises(PermissionDenied, match="不能查看该申报"):

@@ -12,7 +12,7 @@ from conftest import Bf, at, ready_case
 from helpers import snapshot, spec_parsed_once  # noqa: F401  (autouse: parse states.yaml once)
 
 from workflow.errors import Conflict, InvalidTrigger, PermissionDenied, RuleRefused, UsageError
-from workflow.lifecycle import engine, facts
+from workflow.lifecycle import engine, facts, repository
 from workflow.spec import rules
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -21,7 +21,7 @@ ATTEST = {"attest": "true"}
 
 def rows(bf: Bf, *ids: int) -> list[facts.CaseRow]:
     with bf.ws().store.read() as s:
-        return [engine.load_case(s, i) for i in ids]
+        return [repository.load_case(s, i) for i in ids]
 
 
 def test_a_single_case_is_a_batch_of_one_decided_without_writing(bf: Bf) -> None:
@@ -30,7 +30,7 @@ def test_a_single_case_is_a_batch_of_one_decided_without_writing(bf: Bf) -> None
     before = snapshot(bf)
     with ws.store.read() as s:
         actor = ws.actor(s)
-        row = engine.load_case(s, cid)
+        row = repository.load_case(s, cid)
         decision = engine.Decider(s, ws.spec, actor, "submit", ATTEST, ws.now, [row]).decide(row)
     assert (decision.row.id, decision.transition.trigger, decision.dest) == (cid, "submit", "submitted")
     assert decision.inputs == {"attest": True}  # typed
@@ -42,7 +42,7 @@ def test_a_rule_refusal_carries_the_rule_ids_as_data(bf: Bf) -> None:
     cid = bf.json("case", "new", "--branch", "文法学院第1学生党支部", "--title", "t", "--theme", "人才培养", user="wenfa")["id"]
     ws = bf.ws("wenfa")
     with ws.store.read() as s:
-        row = engine.load_case(s, cid)
+        row = repository.load_case(s, cid)
         unattested = engine.Decider(s, ws.spec, ws.actor(s), "submit", {"attest": "false"}, ws.now, [row])
         assert [r.rule for r in unattested.refusals(row)] == ["R1", "R7", "R8"]
         with pytest.raises(UsageError):  # `attest` is a required input: checked before the rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from web.context import Me, csrf_checked, current_user, quote, render, web_of
-from workflow import UsageError, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, queries, users
+from workflow import UsageError, attachments, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, queries, users
 
 router = APIRouter()
 PAGE = 20
@@ -344,12 +345,9 @@ async def store_upload(me: Me, case_id: int, file: UploadFile, kind: str) -> dic
         raise UsageError(f"文件太大：{name} 超过 {MAX_UPLOAD // (1024 * 1024)} MB。")
     if not content:
         raise UsageError(f"文件是空的：{name}。")
-    with tempfile.TemporaryDirectory(prefix="bf-upload-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
-        done = cases.attach(me.ws, case_id, path, kind)
-    found = [a for a in queries.attachments(me.ws, case_id) if a["sha256"] == done["sha256"] and a["kind"] == kind]
-    return found[-1] if found else dict(done)
+    done = attachments.attach(me.ws, case_id, kind, content=content, name=name)
+    found = [a for a in queries.attachments(me.ws, case_id) if a["sha256"] == done.sha256 and a["kind"] == kind]
+    return found[-1] if found else asdict(done)
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")

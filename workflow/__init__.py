@@ -31,8 +31,10 @@ _EXPORTS: dict[str, str] = {
     "workdays": "workflow.dates.workdays",
     # use cases
     "engine": "workflow.lifecycle.engine",
+    "repository": "workflow.lifecycle.repository",
     "bulk": "workflow.lifecycle.bulk",
     "cases": "workflow.records.cases",
+    "attachments": "workflow.records.attachments",
     "deadlines": "workflow.records.deadlines",
     "campaigns": "workflow.records.campaigns",
     "spec_diff": "workflow.spec.diff",
@@ -57,6 +59,7 @@ __all__ = [
     "UsageError",
     "Workspace",
     "access",
+    "attachments",
     "auth",
     "bulk",
     "campaigns",
@@ -74,6 +77,7 @@ __all__ = [
     "outbox",
     "queries",
     "reminders",
+    "repository",
     "review",
     "roster",
     "spec",
@@ -94,8 +98,8 @@ if TYPE_CHECKING:
     from workflow.db.store import Store
     from workflow.errors import BranchflowError, UsageError
     from workflow.intake import case_import, roster
-    from workflow.lifecycle import bulk, engine
-    from workflow.records import auth, campaigns, cases, deadlines, users
+    from workflow.lifecycle import bulk, engine, repository
+    from workflow.records import attachments, auth, campaigns, cases, deadlines, users
     from workflow.reminders import channels, outbox
     from workflow.reminders import transports as notify
     from workflow.reports import export, ics, queries

@@ -139,6 +139,14 @@ def on_behalf_of(actor: Actor, transition: TransitionSpec, owner: str | None) ->
     return owner if owner in transition.roles else transition.roles[0]
 
 
+def acting_for(actor: Actor, owner: str | None) -> str:
+    """The role org stands in for when it does the work of a state's owner outside a transition (editing or
+    attaching to a committee's draft, importing it); '' when the actor acts in its own right."""
+    if actor.role != "org" or owner is None or owner == "org":
+        return ""
+    return owner
+
+
 def sees_contacts(actor: Actor) -> bool:
     """Whether the actor may see contacts' names and e-mails in the part of the roster it sees (not reviewers)."""
     return actor.role in ("org", "committee", "branch")

@@ -6,15 +6,13 @@ paths are relative to the spreadsheet's folder and must stay inside it: the file
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from workflow import access
@@ -24,14 +22,11 @@ from workflow.db import values
 from workflow.db.models import Attachment, Branch, Case
 from workflow.errors import Conflict, ImportRowsError, PermissionDenied, UsageError
 from workflow.intake import tabular
-from workflow.lifecycle.engine import campaign_due
+from workflow.lifecycle import repository
 from workflow.lifecycle.facts import any_of
-from workflow.records.cases import (  # the same storage and insert as `case new` / `case attach`
-    _store_file,
-    check_fields,
-    insert_draft,
-    record,
-)
+from workflow.lifecycle.repository import campaign_due
+from workflow.records import attachments
+from workflow.records.cases import check_fields, insert_draft  # the same checks and insert as `case new`
 from workflow.spec import rules
 from workflow.workspace import Workspace
 
@@ -48,10 +43,7 @@ class File:
     """An attachment named in a row, checked to lie inside the spreadsheet's folder."""
 
     kind: str
-    path: Path
-    name: str
-    sha256: str
-    size: int
+    upload: attachments.Upload
     identity: tuple[int, int]  # device and inode when it was checked: the file copied must be the one checked
 
 
@@ -193,9 +185,9 @@ def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: s
                 continue
             assert isinstance(found, Path)
             with opened as fh:
-                digest, size = _hash_open(fh)
+                upload = attachments.Upload.from_file(fh, found, PurePosixPath(text.replace("\\", "/")).name)
                 identity = _identity(fh)
-            files.append(File(kind, found, values.safe_file_name(PurePosixPath(text.replace("\\", "/")).name), digest, size, identity))
+            files.append(File(kind, upload, identity))
         if name:
             rows.append(Row(number, name, {k: c[k] for k in CASE_FIELDS}, files, ok=len(errors) == before))
     return rows, errors
@@ -251,15 +243,6 @@ def _identity(fh: BinaryIO) -> tuple[int, int]:
     return info.st_dev, info.st_ino
 
 
-def _hash_open(fh: BinaryIO) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    for chunk in iter(lambda: fh.read(1 << 20), b""):
-        h.update(chunk)
-        size += len(chunk)
-    return h.hexdigest(), size
-
-
 def _write(
     s: Session, ws: Workspace, actor: Actor, campaign_id: int, plans: list[tuple[Row, int, Case | None]], encoding: str, source: str
 ) -> Imported:
@@ -269,6 +252,7 @@ def _write(
     initial = spec.initial.id
     due = campaign_due(s, campaign_id, initial)
     folder = ws.store.files_dir
+    on_behalf_of = access.acting_for(actor, spec.initial.owner)
     existing = {
         (case_id, kind, digest)
         for case_id, kind, digest in s.execute(
@@ -283,57 +267,36 @@ def _write(
         comment = f"导入 {source} 第 {r.number} 行"
         if case is None:
             case_id = insert_draft(s, campaign_id, branch_id, initial, due, now, r.values)
-            record(s, actor, case_id, "create", "", initial, {k: r.values[k] for k in ("title", "theme", "theme_note")}, now, comment)
+            inputs = {k: r.values[k] for k in ("title", "theme", "theme_note")}
+            repository.record(s, actor, case_id, "create", "", initial, inputs, ws.now, comment, on_behalf_of)
             action, version = "created", 1
             created += 1
         else:
             assert case.id is not None
             case_id = case.id
             changed = {k: v for k, v in r.values.items() if getattr(case, k) != v}
-            new_files = [f for f in r.files if (case_id, f.kind, f.sha256) not in existing]
+            new_files = [f for f in r.files if (case_id, f.kind, f.upload.sha256) not in existing]
             if not changed and not new_files:
                 out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": "unchanged", "version": case.version})
                 unchanged += 1
                 continue
-            version = case.version + 1
-            result = s.execute(
-                update(Case)
-                .where(col(Case.id) == case_id, col(Case.version) == case.version)
-                .values(version=version, updated_at=now, **changed)
-            )
-            if cast(CursorResult[Any], result).rowcount != 1:
-                raise Conflict(f"申报 {case_id} 在导入过程中被他人修改，未导入任何数据：请重新导入。")
+            conflict = f"申报 {case_id} 在导入过程中被他人修改，未导入任何数据：请重新导入。"
+            version = repository.update_case(s, case_id, case.version, ws.now, conflict, **changed)
             if changed:
-                record(s, actor, case_id, "edit", initial, initial, changed, now, comment)
+                repository.record(s, actor, case_id, "edit", initial, initial, changed, ws.now, comment, on_behalf_of)
             action = "updated"
             updated += 1
         for f in r.files:
-            if (case_id, f.kind, f.sha256) in existing:
+            if (case_id, f.kind, f.upload.sha256) in existing:
                 continue
-            opened = open_inside(f.path.parent, f.path)
+            opened = open_inside(f.upload.path.parent, f.upload.path) if f.upload.path is not None else "没有路径"
             if isinstance(opened, str) or _identity(opened) != f.identity:
                 if not isinstance(opened, str):
                     opened.close()
-                raise Conflict(f"附件 {f.name} 在导入过程中被改动或替换，未导入任何数据：请重新导入。")
+                raise Conflict(f"附件 {f.upload.name} 在导入过程中被改动或替换，未导入任何数据：请重新导入。")
             with opened:
-                _store_file(opened, folder, f.sha256)
-            s.execute(
-                insert(Attachment).values(
-                    case_id=case_id, kind=f.kind, original_name=f.name, sha256=f.sha256, size=f.size, actor=actor.name, created_at=now
-                )
-            )
-            record(
-                s,
-                actor,
-                case_id,
-                "attach",
-                initial,
-                initial,
-                {"kind": f.kind, "name": f.name, "sha256": f.sha256, "size": f.size},
-                now,
-                comment,
-            )
-            existing.add((case_id, f.kind, f.sha256))
+                attachments.add(s, folder, actor, case_id, initial, spec.initial.owner, f.kind, f.upload, ws.now, comment, source=opened)
+            existing.add((case_id, f.kind, f.upload.sha256))
             attached += 1
         out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": action, "version": version})
     return Imported(encoding, len(plans), created, updated, unchanged, attached, out)

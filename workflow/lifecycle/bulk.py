@@ -24,7 +24,7 @@ from workflow.access import Actor
 from workflow.db import values
 from workflow.db.models import Branch, Campaign, Case, Committee, History
 from workflow.errors import BranchflowError, Conflict, NotFound, Refused, UsageError
-from workflow.lifecycle import engine
+from workflow.lifecycle import engine, repository
 from workflow.lifecycle import facts as facts_mod
 from workflow.spec import TransitionSpec
 from workflow.workspace import Workspace
@@ -199,12 +199,12 @@ class BulkRun:
 
     def _template(self, actor: Actor, decision: engine.Decision) -> _Template:
         """What a transition writes for every case of one (source state, campaign) group, built by
-        `engine.case_values` and `engine.history_values` (the rows differ only in the case id and version)."""
+        `engine.case_values`, `repository.touched` and `engine.history_values` (the rows differ only in the case id and version)."""
         now = self.ws.now
         row, transition, inputs, dest, due = decision
-        values = engine.case_values(row, inputs, dest, due, now)
+        case = repository.touched(engine.case_values(row, inputs, dest, due), now)
         history = engine.history_values(self.ws.spec, actor, row, transition, inputs, dest, now, self.comment)
-        return _Template({k: v for k, v in values.items() if k != "version"}, {k: v for k, v in history.items() if k != "case_id"})
+        return _Template(case, {k: v for k, v in history.items() if k != "case_id"})
 
 
 class _Template(NamedTuple):

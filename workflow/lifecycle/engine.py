@@ -6,10 +6,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import select
 from sqlmodel import Session, col
 from transitions import Machine
 
@@ -17,10 +16,10 @@ from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db import values
-from workflow.db.models import CampaignDue, Case, History
-from workflow.errors import Conflict, InvalidTrigger, NotFound, PermissionDenied, RuleRefused, UsageError
+from workflow.db.models import CampaignDue
+from workflow.errors import Conflict, InvalidTrigger, PermissionDenied, RuleRefused, UsageError
 from workflow.lifecycle import facts as facts_mod
-from workflow.lifecycle import panel
+from workflow.lifecycle import panel, repository
 from workflow.spec import InputSpec, Spec, TransitionSpec, rules
 from workflow.workspace import Workspace
 
@@ -138,24 +137,6 @@ class Fired:
     version: int
     branch: str = ""
     committee: str = ""
-
-
-def load_case(session: Session, case_id: int) -> facts_mod.CaseRow:
-    """One case with its branch and campaign, or NotFound."""
-    r = None
-    if 0 < case_id < 2**63:  # a larger id does not fit the database's integer (and names no case)
-        r = session.execute(facts_mod.case_query().where(col(Case.id) == case_id)).first()
-    if r is None:
-        raise NotFound(f"没有编号为 {case_id} 的申报：请用 branchflow status 查看申报编号。")
-    return facts_mod.to_case_row(r)
-
-
-def campaign_due(session: Session, campaign_id: int, state: str) -> datetime | None:
-    """The campaign's due date for a state (None for terminal states)."""
-    value = session.execute(
-        select(col(CampaignDue.due_at)).where(col(CampaignDue.campaign_id) == campaign_id, col(CampaignDue.state) == state)
-    ).scalar_one_or_none()
-    return clock.from_db(value) if value is not None else None
 
 
 def refuse_invalid(spec: Spec, row: facts_mod.CaseRow, trigger: str) -> InvalidTrigger:
@@ -324,34 +305,14 @@ class Decider:
 def apply(session: Session, spec: Spec, actor: Actor, decision: Decision, now: datetime, comment: str = "") -> Fired:
     """Write one decided transition: a versioned update of the case and one history row."""
     row, transition, inputs, dest, due = decision
-    values = case_values(row, inputs, dest, due, now)
-    result = session.execute(update(Case).where(col(Case.id) == row.id, col(Case.version) == row.version).values(**values))
-    if cast(CursorResult[Any], result).rowcount != 1:
-        raise Conflict(f"申报 {row.id} 刚被他人修改：请重新查看后再操作。")
-    session.execute(insert(History).values(**history_values(spec, actor, row, transition, inputs, dest, now, comment)))
-    return Fired(row.id, transition.trigger, row.state, dest, due, row.version + 1, row.branch, row.committee)
+    version = repository.update_case(session, row.id, row.version, now, **case_values(row, inputs, dest, due))
+    repository.append_history(session, [history_values(spec, actor, row, transition, inputs, dest, now, comment)])
+    return Fired(row.id, transition.trigger, row.state, dest, due, version, row.branch, row.committee)
 
 
-def bump(session: Session, case_id: int, version: int, now: datetime, **values: Any) -> None:
-    """A versioned update of one case outside a transition (extend, waive, attach): a case changed
-    since it was read is a conflict, never a silent overwrite."""
-    result = session.execute(
-        update(Case)
-        .where(col(Case.id) == case_id, col(Case.version) == version)
-        .values(version=version + 1, updated_at=clock.to_db(now), **values)
-    )
-    if cast(CursorResult[Any], result).rowcount != 1:
-        raise Conflict(f"申报 {case_id} 刚被他人修改：请重新查看后再操作。")
-
-
-def case_values(row: facts_mod.CaseRow, inputs: Mapping[str, Any], dest: str, due: datetime | None, now: datetime) -> dict[str, Any]:
-    """The columns a transition sets on the case (the caller adds `WHERE id = ? AND version = ?`)."""
-    values: dict[str, Any] = {
-        "state": dest,
-        "due_at": clock.to_db(due) if due else None,
-        "version": row.version + 1,
-        "updated_at": clock.to_db(now),
-    }
+def case_values(row: facts_mod.CaseRow, inputs: Mapping[str, Any], dest: str, due: datetime | None) -> dict[str, Any]:
+    """The columns a transition sets on the case (besides the version and `updated_at`, which `repository` stamps)."""
+    values: dict[str, Any] = {"state": dest, "due_at": clock.to_db(due) if due else None}
     if "score" in inputs:
         values["score"] = float(inputs["score"])
         criteria = {k: v for k, v in inputs.items() if k != "score" and isinstance(v, (int, float))}
@@ -369,23 +330,11 @@ def history_values(
     now: datetime,
     comment: str = "",
 ) -> dict[str, Any]:
-    """The history row of one transition."""
-    return {
-        "case_id": row.id,
-        "at": clock.to_db(now),
-        "actor": actor.name,
-        "role": actor.role,
-        "on_behalf_of": access.on_behalf_of(actor, transition, spec.by_id[row.state].owner),
-        "trigger": transition.trigger,
-        "source": row.state,
-        "dest": dest,
-        "inputs": json.dumps(_jsonable(inputs), ensure_ascii=False) if inputs else "",
-        "comment": panel.comment(inputs, comment),
-    }
-
-
-def _jsonable(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in inputs.items()}
+    """The history row of one transition (`repository.history_row`, with the role org acts for and the panel's note)."""
+    on_behalf_of = access.on_behalf_of(actor, transition, spec.by_id[row.state].owner)
+    return repository.history_row(
+        row.id, actor, now, transition.trigger, row.state, dest, inputs, panel.comment(inputs, comment), on_behalf_of
+    )
 
 
 def advance(
@@ -401,7 +350,7 @@ def advance(
     values.check_text(comment, "说明（--comment）", multiline=True)
     with ws.store.write() as session:
         actor = ws.actor(session)
-        row = load_case(session, case_id)
+        row = repository.load_case(session, case_id)
         decision = Decider(session, spec, actor, trigger, inputs or {}, ws.now, [row]).decide(row, expect_version)
         return apply(session, spec, actor, decision, ws.now, comment)
 
@@ -424,7 +373,7 @@ def options(ws: Workspace, case_id: int) -> list[Option]:
     spec = ws.spec
     with ws.store.read() as session:
         actor = ws.actor(session)
-        row = load_case(session, case_id)
+        row = repository.load_case(session, case_id)
         access.require_read(actor, row.committee_id, row.branch_id)
         out = []
         for name in graph(spec).triggers(row.state):

@@ -172,6 +172,6 @@ def _apply_dates(store: Store, s: Session, found: Comparison, spec: spec_mod.Spe
         assert change.year is not None and change.state is not None and change.new is not None
         until = clock.end_of_day(change.new)
         reason = f"状态配置 {spec.source} 修改了 {change.year} 年日程"
-        _, moved = move_state_due(s, ids[change.year], change.state, until, now, actor.name, reason, {"spec": spec.source})
+        _, moved = move_state_due(s, ids[change.year], change.state, until, now, actor, reason, {"spec": spec.source})
         out.append(DateApplied(change.year, change.state, until, moved))
     return out

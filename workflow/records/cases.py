@@ -1,18 +1,12 @@
-"""Creating and editing cases, and attaching their files (all in draft, all audited)."""
+"""Creating and editing cases (in draft, audited); their files are in `attachments`."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
@@ -20,12 +14,12 @@ from sqlmodel import select as orm_select
 from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
-from workflow.db.models import Attachment, Branch, Case, History
-from workflow.db.store import Permissions, permissions
-from workflow.db.values import check_text, clean_name, normal_name, safe_file_name
+from workflow.db.models import Branch, Case
+from workflow.db.values import check_text, clean_name, normal_name
 from workflow.errors import Conflict, NotFound, Refused, RuleRefused, UsageError
-from workflow.lifecycle.engine import bump, campaign_due, load_case
+from workflow.lifecycle import repository
 from workflow.lifecycle.facts import CaseRow
+from workflow.lifecycle.repository import campaign_due, load_case
 from workflow.spec import rules
 from workflow.workspace import Workspace
 
@@ -45,33 +39,6 @@ def _check_theme(ws: Workspace, theme: str, note: str) -> None:
     problem = rules.theme_problem(theme, note, s.themes, s.other_theme)
     if problem:
         raise RuleRefused(problem, rules=["R6"])
-
-
-def record(
-    session: Session,
-    actor: Actor,
-    case_id: int,
-    trigger: str,
-    source: str,
-    dest: str,
-    inputs: Mapping[str, Any],
-    at_db: datetime,
-    comment: str = "",
-) -> None:
-    """Append one history row that is not a transition (create, edit, attach, import)."""
-    session.execute(
-        insert(History).values(
-            case_id=case_id,
-            at=at_db,
-            actor=actor.name,
-            role=actor.role,
-            trigger=trigger,
-            source=source,
-            dest=dest,
-            inputs=json.dumps(inputs, ensure_ascii=False),
-            comment=comment,
-        )
-    )
 
 
 def create(
@@ -111,7 +78,8 @@ def create(
         values = {key: (plan or {}).get(key, "") for key in rules.PLAN_FIELDS}
         values.update(title=title.strip(), theme=theme, theme_note=theme_note)
         case_id = insert_draft(session, campaign.id, b.id, initial, due, now, values)
-        record(session, actor, case_id, "create", "", initial, {"title": title, "theme": theme, "theme_note": theme_note}, now)
+        inputs = {"title": title, "theme": theme, "theme_note": theme_note}
+        repository.record(session, actor, case_id, "create", "", initial, inputs, ws.now, "", access.acting_for(actor, spec.initial.owner))
         return case_id
 
 
@@ -153,7 +121,8 @@ def check_fields(fields: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _editable_row(ws: Workspace, session: Session, case_id: int, what: str) -> tuple[Actor, CaseRow]:
+def editable(ws: Workspace, session: Session, case_id: int, what: str) -> tuple[Actor, CaseRow]:
+    """The acting user and a case they may change in its draft (scope, state), or why not."""
     actor = ws.actor(session)
     row = load_case(session, case_id)
     access.require_scope(actor, row.committee_id, row.branch_id)
@@ -172,7 +141,7 @@ def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_ve
     if not values:
         raise UsageError("请给出要修改的字段，例如 case set 3 expected_outcomes=形成一套工作机制。")
     with ws.store.write() as session:
-        actor, row = _editable_row(ws, session, case_id, "修改")
+        actor, row = editable(ws, session, case_id, "修改")
         if expect_version is not None and expect_version != row.version:
             raise Conflict(f"申报 {case_id} 已被他人修改（现在是第 {row.version} 版）：请重新查看后再修改。")
         if "title" in values and not values["title"].strip():
@@ -184,91 +153,8 @@ def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_ve
         note = values.get("theme_note", row.theme_note)
         if "theme" in values or "theme_note" in values:
             _check_theme(ws, theme, note)
-        result = session.execute(
-            update(Case)
-            .where(col(Case.id) == case_id, col(Case.version) == row.version)
-            .values(version=row.version + 1, updated_at=clock.to_db(ws.now), **dict(values))
-        )
-        if cast(CursorResult[Any], result).rowcount != 1:
-            raise Conflict(f"申报 {case_id} 刚被他人修改：请重新查看后再修改。")
-        record(session, actor, case_id, "edit", row.state, row.state, dict(values), clock.to_db(ws.now))
-        return row.version + 1
-
-
-def attach(ws: Workspace, case_id: int, path: str | Path, kind: str) -> dict[str, object]:
-    """Copy a file into the files folder under its sha256 and record it as the case's `kind`."""
-    if kind not in rules.ATTACHMENT_KINDS:
-        raise UsageError(f"附件类型 {kind!r} 无效：请用 form（申报表电子版）或 stamped_scan（盖章扫描件）。")
-    src = Path(path)
-    if not src.is_file():
-        raise NotFound(f"找不到文件：{src}。请检查路径。")
-    digest, size = _hash(src)
-    shown = safe_file_name(src.name)  # kept for display only: no line breaks, escapes or right-to-left tricks
-    folder = ws.store.files_dir
-    with ws.store.write() as session:
-        actor, row = _editable_row(ws, session, case_id, "上传附件")
-        _store_file(src, folder, digest)
-        session.execute(
-            insert(Attachment).values(
-                case_id=case_id,
-                kind=kind,
-                original_name=shown,
-                sha256=digest,
-                size=size,
-                actor=actor.name,
-                created_at=clock.to_db(ws.now),
-            )
-        )
-        bump(session, case_id, row.version, ws.now)
-        record(
-            session,
-            actor,
-            case_id,
-            "attach",
-            row.state,
-            row.state,
-            {"kind": kind, "name": shown, "sha256": digest, "size": size},
-            clock.to_db(ws.now),
-        )
-    return {"case": case_id, "kind": kind, "name": shown, "sha256": digest, "size": size}
-
-
-def _hash(src: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with src.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def _store_file(src: Path | BinaryIO, folder: Path, digest: str, modes: Permissions | None = None) -> Path:
-    """Copy atomically to folder/ab/abcdef…; never under a name the user chose. `src` is a path or a file
-    already opened (and checked) by the caller; the copy must hash to `digest`, or nothing is stored.
-
-    Folders are 0700 and files 0600 (or as BRANCHFLOW_UMASK allows a shared group), whatever the process umask.
-    """
-    modes = modes or permissions(os.environ)
-    target = folder / digest[:2] / digest
-    if target.exists():
-        return target
-    for part in (folder, target.parent):
-        if not part.exists():
-            part.mkdir(parents=True, exist_ok=True, mode=modes.dir_mode)
-            os.chmod(part, modes.dir_mode)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        os.fchmod(fd, modes.file_mode)
-        h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, src.open("rb") if isinstance(src, Path) else contextlib.nullcontext(src) as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-                out.write(chunk)
-        if h.hexdigest() != digest:
-            raise Conflict("附件在上传过程中被改动（内容与刚才读到的不同），未做任何修改：请重试。")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+        conflict = f"申报 {case_id} 刚被他人修改：请重新查看后再修改。"
+        version = repository.update_case(session, case_id, row.version, ws.now, conflict, **dict(values))
+        owner = ws.spec.by_id[row.state].owner
+        repository.record(session, actor, case_id, "edit", row.state, row.state, dict(values), ws.now, "", access.acting_for(actor, owner))
+        return version

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -10,28 +9,14 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
 
 from workflow import access
+from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db import values
-from workflow.db.models import CampaignDue, Case, History, Waiver
+from workflow.db.models import CampaignDue, Case, Waiver
 from workflow.errors import Refused, UsageError
-from workflow.lifecycle.engine import bump, load_case
+from workflow.lifecycle import repository
+from workflow.lifecycle.repository import load_case
 from workflow.workspace import Workspace
-
-
-def _history(
-    case_id: int, now: datetime, actor: str, trigger: str, state: str, inputs: Mapping[str, object], reason: str
-) -> dict[str, object]:
-    return dict(
-        case_id=case_id,
-        at=clock.to_db(now),
-        actor=actor,
-        role="org",
-        trigger=trigger,
-        source=state,
-        dest=state,
-        inputs=json.dumps(inputs, ensure_ascii=False),
-        comment=reason,
-    )
 
 
 def _need_reason(reason: str) -> None:
@@ -51,13 +36,9 @@ def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> di
             raise Refused(f"申报 {case_id} 已是终止状态“{ws.spec.label(row.state)}”，无需延期。")
         if until <= ws.now:
             raise UsageError(f"新的截止时间 {clock.show(until)} 已经过去：请给一个以后的日期。")
-        bump(s, case_id, row.version, ws.now, due_at=clock.to_db(until))
+        repository.update_case(s, case_id, row.version, ws.now, due_at=clock.to_db(until))
         old = row.due_at
-        s.execute(
-            insert(History).values(
-                **_history(case_id, ws.now, actor.name, "extend", row.state, {"from": clock.iso(old), "until": clock.iso(until)}, reason)
-            )
-        )
+        repository.record(s, actor, case_id, "extend", row.state, row.state, {"from": clock.iso(old), "until": clock.iso(until)}, ws.now, reason)
         return {"case": case_id, "state": row.state, "from": old, "until": until}
 
 
@@ -75,7 +56,7 @@ def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: 
         access.require_org(actor, "调整阶段截止日期")
         campaign = ws.campaign(s, year)
         assert campaign.id is not None
-        stored, moved = move_state_due(s, campaign.id, state, until, ws.now, actor.name, reason)
+        stored, moved = move_state_due(s, campaign.id, state, until, ws.now, actor, reason)
         assert stored is not None  # every non-terminal state of a campaign has its row
         return {
             "campaign": campaign.year,
@@ -92,7 +73,7 @@ def move_state_due(
     state: str,
     until: datetime,
     now: datetime,
-    actor: str,
+    actor: Actor,
     reason: str,
     inputs: Mapping[str, object] | None = None,
 ) -> tuple[datetime | None, list[int]]:
@@ -114,11 +95,9 @@ def move_state_due(
     moved = [cid for cid, due in rows if due != new and (due is None or due == stored_db or due < new)]
     stored = clock.from_db(stored_db) if stored_db is not None else None
     if moved:
-        s.execute(
-            update(Case).where(col(Case.id).in_(moved)).values(due_at=new, version=col(Case.version) + 1, updated_at=clock.to_db(now))
-        )
+        s.execute(update(Case).where(col(Case.id).in_(moved)).values(version=col(Case.version) + 1, **repository.touched({"due_at": new}, now)))
         row_inputs = {"state": state, "from": clock.iso(stored), "until": clock.iso(until), **(inputs or {})}
-        s.execute(insert(History), [_history(cid, now, actor, "extend", state, row_inputs, reason) for cid in moved])
+        repository.append_history(s, [repository.history_row(cid, actor, now, "extend", state, state, row_inputs, reason) for cid in moved])
     return stored, moved
 
 
@@ -134,6 +113,6 @@ def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obje
         access.require_org(actor, "登记规则例外")
         row = load_case(s, case_id)
         s.add(Waiver(case_id=case_id, rule=rule, reason=reason, actor=actor.name, at=clock.to_db(ws.now)))
-        bump(s, case_id, row.version, ws.now)
-        s.execute(insert(History).values(**_history(case_id, ws.now, actor.name, "waive", row.state, {"rule": rule}, reason)))
+        repository.update_case(s, case_id, row.version, ws.now)
+        repository.record(s, actor, case_id, "waive", row.state, row.state, {"rule": rule}, ws.now, reason)
         return {"case": case_id, "rule": rule, "reason": reason}

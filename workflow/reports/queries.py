@@ -146,9 +146,9 @@ def status(
 
 
 def _load_case(session: Session, case_id: int) -> Any:
-    """The engine's `load_case`, imported on first use: listing and counting never load the engine
+    """The case repository's `load_case`, imported on first use: listing and counting never load the engine
     (nor transitions, nor the rules' facts), so a read command starts faster."""
-    from workflow.lifecycle.engine import load_case
+    from workflow.lifecycle.repository import load_case
 
     return load_case(session, case_id)
 

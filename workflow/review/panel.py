@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -20,9 +21,9 @@ from workflow.db.models import Case, Review, User
 from workflow.db.values import normal_name
 from workflow.errors import NotFound, Refused, UsageError
 from workflow.lifecycle import panel as panel_hook
-from workflow.lifecycle.engine import load_case
+from workflow.lifecycle import repository
 from workflow.lifecycle.facts import CaseRow
-from workflow.records.cases import record
+from workflow.lifecycle.repository import load_case
 from workflow.spec import Spec
 from workflow.workspace import Workspace
 
@@ -74,9 +75,9 @@ def require_in_review(spec: Spec, row: CaseRow, what: str) -> None:
         raise Refused(f"申报 {row.id}（{row.branch}）当前状态为“{spec.label(row.state)}”：只有处于{where}的申报可以{what}。")
 
 
-def _assign(session: Session, actor: Actor, row: CaseRow, reviewer: Reviewer, now_db: Any) -> None:
-    session.add(Review(case_id=row.id, reviewer_id=reviewer.id, assigned_by=actor.name, assigned_at=now_db))
-    record(session, actor, row.id, "review_assign", row.state, row.state, {"reviewer": reviewer.name}, now_db)
+def _assign(session: Session, actor: Actor, row: CaseRow, reviewer: Reviewer, now: datetime) -> None:
+    session.add(Review(case_id=row.id, reviewer_id=reviewer.id, assigned_by=actor.name, assigned_at=clock.to_db(now)))
+    repository.record(session, actor, row.id, "review_assign", row.state, row.state, {"reviewer": reviewer.name}, now)
 
 
 def _assigned(session: Session, case_id: int) -> dict[int, Review]:
@@ -99,13 +100,12 @@ def assign(ws: Workspace, case_id: int, names: Sequence[str]) -> dict[str, Any]:
         if refusals:
             raise Refused(f"申报 {row.id} 不能分配这些评审专家：{len(refusals)} 位须回避。", details=refusals, rules=["R13"])
         existing = _assigned(s, row.id)
-        now_db = clock.to_db(ws.now)
         added, already = [], []
         for r in reviewers:
             if r.id in existing:
                 already.append(r.name)
             else:
-                _assign(s, actor, row, r, now_db)
+                _assign(s, actor, row, r, ws.now)
                 added.append(r.name)
         s.flush()
         everyone = _names(s, row.id)
@@ -157,14 +157,13 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
             eligible = [r for r in reviewers if r.id not in have and not conflict(spec, r, row)]
             plans.append((row, have, skipped, eligible))
         plans.sort(key=lambda p: (len(p[3]), p[0].id))
-        now_db = clock.to_db(ws.now)
         out: list[dict[str, Any]] = []
         for row, have, skipped, eligible in plans:
             on_panel = sum(1 for r in reviewers if r.id in have)
             wanted = max(0, per_case - on_panel)
             chosen = sorted(eligible, key=lambda r: (load[r.id], order[r.id]))[:wanted]
             for r in chosen:
-                _assign(s, actor, row, r, now_db)
+                _assign(s, actor, row, r, ws.now)
                 load[r.id] += 1
             s.flush()
             out.append(
@@ -198,6 +197,6 @@ def unassign(ws: Workspace, case_id: int, name: str) -> dict[str, Any]:
             raise Refused(f"评审专家 {reviewer.name} 已提交申报 {row.id} 的评分，不能再取消分配。")
         require_in_review(spec, row, "取消分配评审专家")
         s.execute(delete(Review).where(col(Review.id) == found.id))
-        record(s, actor, row.id, "review_unassign", row.state, row.state, {"reviewer": reviewer.name}, clock.to_db(ws.now))
+        repository.record(s, actor, row.id, "review_unassign", row.state, row.state, {"reviewer": reviewer.name}, ws.now)
         remaining = _names(s, row.id)
     return {"id": row.id, "branch": row.branch, "reviewer": reviewer.name, "reviewers": remaining}

@@ -18,8 +18,8 @@ from workflow.dates import clock
 from workflow.db.models import Branch, Case, Committee, Review, User
 from workflow.db.values import check_text, normal_name
 from workflow.errors import PermissionDenied, Refused, UsageError
-from workflow.lifecycle.engine import bump, load_case
-from workflow.records.cases import record
+from workflow.lifecycle import repository
+from workflow.lifecycle.repository import load_case
 from workflow.review.panel import find_reviewer, require_in_review
 from workflow.spec import ReviewSettings
 from workflow.workspace import Workspace
@@ -90,9 +90,9 @@ def score(ws: Workspace, case_id: int, raw: Mapping[str, Any], comment: str = ""
                 changed_at=now_db,
             )
         )
-        bump(s, row.id, row.version, ws.now)
+        repository.update_case(s, row.id, row.version, ws.now)
         inputs = {"reviewer": actor.name, "scores": scores, "total": total, "comment": comment.strip()}
-        record(s, actor, row.id, "review_score", row.state, row.state, inputs, now_db, "修改评分" if changed else "提交评分")
+        repository.record(s, actor, row.id, "review_score", row.state, row.state, inputs, ws.now, "修改评分" if changed else "提交评分")
     return {"id": row.id, "branch": row.branch, "reviewer": actor.name, "scores": scores, "total": total, "changed": changed}
 
 
