@@ -45,7 +45,7 @@ def test_an_overdue_notice_says_how_many_days_late(bf: Bf) -> None:
         sweep(bf, "2024-05-09T09:00", from_env(smtp_env(box.port)))
     [mail] = box.to(WENFA)
     assert mail["Subject"].startswith("【特色支部创建】逾期通知：")
-    assert "已逾期 2 天" in mail.get_content()
+    assert "已逾期 3 天" in mail.get_content()  # due 05-06, sent 05-09: three calendar days late
 
 
 def test_the_server_refusing_then_accepting_delivers_the_reminder_once(bf: Bf) -> None:

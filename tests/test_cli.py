@@ -155,10 +155,11 @@ def test_case_show_json_is_a_case_object_with_plan_score_and_attachments(db: Bf)
 
 
 def test_overdue_as_of_late_september_and_early_october_most_overdue_first(db: Bf) -> None:
+    # Days overdue are calendar days late (issue 9 item 16): due 05-06, on 09-25 that is 142 days.
     september = db.json("overdue", now=LATE_SEPTEMBER)
-    assert [(c["id"], c["state"], c["days_overdue"]) for c in september] == [(1, "draft", 141), (2, "submitted", 130)]
+    assert [(c["id"], c["state"], c["days_overdue"]) for c in september] == [(1, "draft", 142), (2, "submitted", 131)]
     october = db.json("overdue", now=EARLY_OCTOBER)
-    assert [(c["id"], c["state"], c["days_overdue"]) for c in october] == [(1, "draft", 154), (2, "submitted", 143), (3, "approved", 7)]
+    assert [(c["id"], c["state"], c["days_overdue"]) for c in october] == [(1, "draft", 155), (2, "submitted", 144), (3, "approved", 8)]
     assert all(set(c) >= CASE_KEYS for c in october)
     assert [c["id"] for c in db.json("overdue", "--committee", "艺术学院分党委", now=EARLY_OCTOBER)] == [3]
     # The September check is due at the end of 30 September: a minute before, case 3 is not yet overdue.
@@ -168,8 +169,8 @@ def test_overdue_as_of_late_september_and_early_october_most_overdue_first(db: B
 def test_overdue_for_people_names_the_owner_and_the_days(db: Bf) -> None:
     lines = db.ok("overdue", now=EARLY_OCTOBER).output.splitlines()
     assert lines[0].split() == ["编号", "支部", "分党委", "状态名称", "负责方", "截止时间", "逾期天数"]
-    assert lines[1].split()[0] == "1" and lines[1].split()[-1] == "154" and "分党委（直属党总支）" in lines[1]
-    assert lines[3].split()[0] == "3" and lines[3].split()[-1] == "7" and "党支部" in lines[3]
+    assert lines[1].split()[0] == "1" and lines[1].split()[-1] == "155" and "分党委（直属党总支）" in lines[1]
+    assert lines[3].split()[0] == "3" and lines[3].split()[-1] == "8" and "党支部" in lines[3]
     assert lines[-1] == "共 3 个逾期。"
 
 
@@ -230,9 +231,9 @@ def test_the_overdue_export_holds_the_same_cases_as_the_screen(db: Bf) -> None:
     db.ok("overdue", "--csv", str(path), now=EARLY_OCTOBER)
     rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
     assert [(r["编号"], r["支部"], r["逾期天数"]) for r in rows] == [
-        ("1", "文法学院第1学生党支部", "154"),
-        ("2", "文法学院第2教工党支部", "143"),
-        ("3", "艺术学院第1学生党支部", "7"),
+        ("1", "文法学院第1学生党支部", "155"),
+        ("2", "文法学院第2教工党支部", "144"),
+        ("3", "艺术学院第1学生党支部", "8"),
     ]
 
 

@@ -662,3 +662,20 @@ def test_13_a_hard_link_in_case_import_is_refused_whatever_it_points_to(db: Bf, 
     sheet.write_text(f"{PLAN_HEAD}\n文法学院第1学生党支部,题目,人才培养,,成果,进度,创新,推广,学习,附件/own.docx,\n", encoding="utf-8")
     db.ok("case", "import", str(sheet), user="wenfa")  # a file of its own is taken
     assert "own.docx" in {a["name"] for a in db.json("case", "show", "1", user="zzb")["attachments"]}
+
+
+# ---------------------------------------------------------------- 16 the last second of a deadline
+
+
+def test_16_the_last_second_of_the_due_day_is_on_time_and_days_overdue_are_calendar_days(db: Bf) -> None:
+    # Case 1 is a draft due 2024-05-06 (by the end of that day, Beijing time).
+    for moment in ("2024-05-06T23:59:59.5", "2024-05-06T23:59:59.999999", "2024-05-06T15:59:59.75+00:00"):
+        assert [c["id"] for c in db.json("overdue", user="zzb", now=moment) if c["id"] == 1] == []
+        assert all("R8" not in line for line in db.json("triggers", "1", user="wenfa", now=moment)[0]["blocked_by"])
+    db.ok("advance", "1", "submit", "--data", "attest=true", user="wenfa", now="2024-05-06T23:59:59.5")
+    assert db.json("case", "show", "1", user="zzb")["state"] == "submitted"
+    # Case 2 (submitted, due 05-17): one second after its day it is overdue, and counted in calendar days.
+    for moment, days in (("2024-05-18T00:00:00", 1), ("2024-05-18T23:59:59", 1), ("2024-05-19T00:30", 2), ("2024-05-20T23:00", 3)):
+        found = {c["id"]: c["days_overdue"] for c in db.json("overdue", user="zzb", now=moment)}
+        assert found.get(2) == days, (moment, found)
+    assert 2 not in {c["id"] for c in db.json("overdue", user="zzb", now="2024-05-17T23:59:59.9")}

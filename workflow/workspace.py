@@ -27,7 +27,9 @@ class Workspace:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         self.store = store
-        self.now = now
+        # Whole seconds, everywhere below: a due time is stored to the second (23:59:59 for "by that day"), and
+        # a submission at 23:59:59.5 is still on time, for the rules, `overdue` and the reminders alike.
+        self.now = now.replace(microsecond=0)
         self.user = user
 
     @cached_property

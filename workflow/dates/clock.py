@@ -156,6 +156,12 @@ def show_day(moment: datetime) -> str:
     return f"{local.year}年{local.month}月{local.day}日"
 
 
+def days_late(now: datetime, due: datetime) -> int:
+    """Calendar days from the due day to today, Asia/Shanghai, as people count them: a case due 05-06 is
+    2 days overdue on 05-08, whatever the hour."""
+    return (now.astimezone(TZ).date() - due.astimezone(TZ).date()).days
+
+
 def days_between(later: datetime, earlier: datetime) -> int:
     """Whole days from `earlier` to `later` (floor), e.g. days overdue."""
     return (later - earlier) // timedelta(days=1)

@@ -165,7 +165,7 @@ def _when(item: Item, now: datetime) -> str:
         if left <= 0:
             return f"{due}，今天 {item.due_at.astimezone(clock.TZ):%H:%M} 截止"
         return f"{due}，还剩 {left} 天"
-    return f"{due}，已逾期 {max(1, clock.days_between(now, item.due_at))} 天"
+    return f"{due}，已逾期 {max(1, clock.days_late(now, item.due_at))} 天"
 
 
 def subject(items: Sequence[Item], now: datetime) -> str:

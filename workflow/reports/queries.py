@@ -108,7 +108,7 @@ class _Rows:
         found = self.dues.get(raw)
         if found is None:
             shown = clock.from_db(raw)
-            found = self.dues[raw] = (shown, max(1, clock.days_between(self.now, shown)))
+            found = self.dues[raw] = (shown, max(1, clock.days_late(self.now, shown)))
         return found
 
     def __call__(self, r: Any) -> dict[str, Any]:
