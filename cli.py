@@ -10,12 +10,13 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from workflow import Workspace
+    from workflow import BranchflowError, Workspace
 
 EXIT_INTERNAL = 70
 
@@ -165,9 +166,9 @@ class Options:
         return clock.parse_now(self.now_text) if self.now_text else clock.real_now()
 
     def workspace(self) -> Workspace:
-        from workflow import Store, Workspace
+        from workflow import workspace
 
-        return Workspace(Store(self.db), self.now, self.user)
+        return workspace.open(self.db, self.user, self.now)
 
 
 pass_opts = click.make_pass_decorator(Options)
@@ -183,7 +184,7 @@ class BranchflowGroup(click.Group):
         args = args[1:]
         as_json = "--json" in argv
         try:
-            result = super().main(argv, *args, **kwargs)
+            result = self._invoke(argv, *args, **kwargs)
         except click.exceptions.Abort:
             click.echo("已取消。", err=True)
             sys.exit(130)
@@ -204,15 +205,109 @@ class BranchflowGroup(click.Group):
 
             if isinstance(exc, BranchflowError):
                 if as_json:
-                    click.echo(json.dumps(exc.as_json(), ensure_ascii=False))
+                    click.echo(json.dumps(error_json(exc), ensure_ascii=False))
                 else:
-                    for line in exc.lines():
+                    for line in error_lines(exc):
                         click.echo(line, err=True)
                 sys.exit(exc.code)
             if os.environ.get("BRANCHFLOW_DEBUG"):
                 raise
             _fail(f"内部错误，操作未完成（未做任何修改）：请把这条信息发给维护人员。{type(exc).__name__}: {exc}", EXIT_INTERNAL, as_json)
         sys.exit(0 if result is None else result)
+
+    def _invoke(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command; its databases are closed when it ends, as when its process would end (the demo and
+        the tests run many commands in one process)."""
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            opened = sys.modules.get("workflow.workspace")  # not imported: nothing to close (and `--help` stays quick)
+            if opened is not None:
+                opened.close_all()
+
+
+# The library's advice (`BranchflowError.hint`, in the user's words) as this command line words it: what to
+# type. {m} is the error's message without its final "。", {v} the value the user gave.
+ADVICE: dict[str, str | Callable[[BranchflowError], str]] = {
+    "请先初始化数据库（创建年度工作）。": "{m}：请先运行 branchflow init。",
+    "请检查用户名，或由党委组织部添加该用户。": "{m}：请检查 --as，或由党委组织部用 user add 添加。",
+    "请先创建该年度的创建工作。": "{m}：请先运行 branchflow init --campaign {v}。",
+    "请先升级数据库结构（数据全部保留）。": "{m}：请先运行 branchflow db upgrade（数据全部保留）。",
+    "请检查数据库地址及文件路径和目录权限。": "{m}。请检查 --db / BRANCHFLOW_DB 及文件路径和目录权限。",
+    "请检查数据库地址及服务器是否运行、库名、用户和密码。": "{m}。请检查 --db / BRANCHFLOW_DB 及服务器是否运行、库名、用户和密码。",
+    "请先初始化数据库，或检查数据库地址和当前目录。": "{m}。请先运行 branchflow init，或检查 --db / BRANCHFLOW_DB 和当前目录。",
+    "请检查数据库地址，是否把表格或其他文件当成了数据库。": "{m}：请检查 --db / BRANCHFLOW_DB，是否把表格或其他文件当成了数据库。",
+    "请检查数据库地址和目录权限。": "{m}。请检查 --db 和目录权限。",
+    "请检查数据库地址和权限。": "{m}。请检查 --db 和权限。",
+    "数据库地址应是一个 SQLite 数据库文件。": "{m}：--db 应是一个 SQLite 数据库文件。",
+    "请指定另一个数据库作为目标。": "{m}：请用 --to 指定另一个数据库。",
+    "请检查源数据库的地址。": "{m}：请检查 --db。",
+    "请先升级源数据库的结构。": "{m}：请先对它运行 branchflow db upgrade。",
+    "请检查配置文件的路径或 BRANCHFLOW_CONFIG。": "{m}。请检查 --config 或 BRANCHFLOW_CONFIG。",
+    "请在发送失败的提醒中查看编号。": "{m}：请用 branchflow outbox --status failed 查看。",
+    "请填写分党委名称。": "分党委用户须指定 --committee（分党委名称）。",
+    "请填写支部名称。": "党支部用户须指定 --branch（支部名称）。",
+    "请不填分党委，或改正名称。": "{m}：请去掉 --committee 或改正名称。",
+    "请不填支部（可以填写所在分党委）。": "评审专家不属于某个支部：请去掉 --branch（可用 --committee 指明所在分党委）。",
+    "请指定至少一位评审专家。": "请用 --reviewer 指定至少一位评审专家。",
+    "请列出评审专家（用逗号分隔）。": "请用 --reviewers 列出评审专家，如 --reviewers 专家甲,专家乙,专家丙。",
+    "请检查评审专家的用户名，或先添加这位评审专家。": "{m}：请检查评审专家的用户名，或先用 user add {v} --role reviewer 添加。",
+    "请查看分配给这位评审专家的申报。": "{m}：请用 review list --reviewer {v} 查看。",
+    "请不填分党委和支部。": "{m}：请去掉 --committee / --branch。",
+    "请写明原因。": "请用 --reason 写明原因（会记入审计记录）。",
+    "请先导入支部名单，或在支部名单中查看名称。": "{m}：请先导入支部名单（roster import），或用 branch list 查看名称。",
+    "请填写项目名称。": "{m}：请用 --title 填写。",
+    "请不指定编码，让程序自动识别。": "{m}：请去掉 --encoding 让程序自动识别。",
+    "请在 Excel 中另存为“CSV UTF-8”，或指定文件的编码。": "{m}：请在 Excel 中另存为“CSV UTF-8”，或用 --encoding 指定编码。",
+    "请在 Excel 中另存为“CSV UTF-8”，或指定编码。": "{m}：请在 Excel 中另存为“CSV UTF-8”，或用 --encoding 指定。",
+    "请在申报列表中查看申报编号。": "{m}：请用 branchflow status 查看申报编号。",
+    "请检查分党委名称（见支部名单）。": "{m}：请检查名称（branch list 可查看）。",
+    "请给出要修改的字段和新内容。": "请给出要修改的字段，例如 case set 3 expected_outcomes=形成一套工作机制。",
+    "请同时填写这一输入。": lambda e: f"{e.message.removesuffix('。')}：请加 --data {e.field}=…。",
+    "请填写这些输入。": lambda e: e.message
+    + "请加 "
+    + " ".join(f"--data {name}={'true' if kind == 'bool' else '…'}" for name, kind in dict(e.value or {}).items())
+    + "。",
+}
+# The rules' reasons end with what to do in the user's words; here, with the command that does it.
+REASON_ADVICE = {
+    "（attest）。": "（请加 --data attest=true）。",
+    "请党委组织部登记例外。": "请党委组织部登记例外（waive --rule R2）。",
+    "请补全后再提交。": "请用 case set 补全后再提交。",
+    "请上传后再提交。": "请用 case attach 上传后再提交。",
+    "请党委组织部为该申报延期。": "请党委组织部为该申报延期（extend）。",
+}
+
+
+def say(exc: BranchflowError) -> str:
+    """The error's line as this command line says it (its hint reworded into what to type)."""
+    advice = ADVICE.get(exc.hint) if exc.hint else None
+    if advice is None:
+        return exc.text
+    if callable(advice):
+        return advice(exc)
+    return advice.format(m=exc.message.removesuffix("。"), v=exc.value)
+
+
+def reason(text: str) -> str:
+    """A rule's reason with the command that fixes it."""
+    for tail, words in REASON_ADVICE.items():
+        if text.endswith(tail):
+            return text[: -len(tail)] + words
+    return text
+
+
+def error_lines(exc: BranchflowError) -> list[str]:
+    """The error's line and one line per problem, as printed on stderr."""
+    return [say(exc), *map(reason, exc.details)]
+
+
+def error_json(exc: BranchflowError) -> dict[str, Any]:
+    """The error document `--json` prints."""
+    doc = exc.as_json(say(exc))
+    if exc.details:
+        doc["details"] = [reason(d) for d in exc.details]
+    return doc
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:
@@ -228,16 +323,9 @@ def _width(text: str) -> int:
 
 
 def _cell(value: Any, limit: int = 60) -> str:
-    if isinstance(value, datetime):
-        from workflow import clock
+    from workflow import present
 
-        return clock.show(value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, dict):
-        value = "；".join(f"{k}={_cell(v, 24)}" for k, v in value.items())
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return present.cell(value, limit)
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> None:
@@ -277,6 +365,29 @@ def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
             raise UsageError(f"{option} 的格式应是 KEY=VALUE，实际是 {pair!r}。")
         out[key.strip()] = value
     return out
+
+
+def read_input(path: str) -> bytes:
+    """The bytes of a file the user names (the library takes bytes and a name, as from an upload)."""
+    from workflow import errors
+
+    p = Path(path)
+    if not p.is_file():
+        raise errors.NotFound(f"找不到文件：{p}。请检查路径。")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise errors.UsageError(f"无法读取文件 {p}：{exc.strerror}。") from None
+
+
+def write_output(path: str, data: bytes, what: str = "文件") -> None:
+    """Write what a command produced to the file the user named."""
+    from workflow import errors
+
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise errors.UsageError(f"无法写入{what} {path}：{exc.strerror}。") from None
 
 
 def exports(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -454,10 +565,10 @@ def user_add(opts: Options, name: str, role: str, committee: str | None, branch:
 
     Example: branchflow user add 张老师 --role committee --committee 文法学院分党委 --email zhang@example.edu.cn
     """
-    from workflow import users
+    from workflow import present, users
 
     u = users.add(opts.workspace(), name, role, committee, branch, email)
-    emit(opts, {"name": u.name, "role": u.role, "email": u.email}, lambda: click.echo(f"已添加用户 {u.name}（{role}）。"))
+    emit(opts, present.user_added(u.name, u.role, u.email), lambda: click.echo(f"已添加用户 {u.name}（{role}）。"))
 
 
 @user.command("list")
@@ -619,16 +730,11 @@ def roster_import(opts: Options, path: str, encoding: str | None) -> None:
 
     Example: branchflow roster import 支部名单.csv
     """
+    from workflow import present
     from workflow import roster as roster_mod
 
-    r = roster_mod.import_file(opts.workspace(), path, encoding)
-    data = {
-        "encoding": r.encoding,
-        "rows": r.rows,
-        "committees_created": r.committees_created,
-        "branches_created": r.branches_created,
-        "branches_updated": r.branches_updated,
-    }
+    r = roster_mod.import_bytes(opts.workspace(), read_input(path), path, encoding)
+    data = present.roster_imported(r)
     emit(
         opts,
         data,
@@ -654,27 +760,10 @@ def branch_list(opts: Options, committee: str | None) -> None:
 
     Example: branchflow branch list --committee 文法学院分党委
     """
-    from workflow import queries
+    from workflow import present, queries
 
     rows = queries.branches(opts.workspace(), committee)
-    emit(
-        opts,
-        rows,
-        lambda: table(
-            rows,
-            {
-                "id": "编号",
-                "committee": "分党委",
-                "name": "支部",
-                "members": "党员",
-                "contact": "联系人",
-                "email": "邮箱",
-                "took_part_last_year": "上年度参与",
-                "model_branch": "样板支部",
-                "cycle": "培育周期",
-            },
-        ),
-    )
+    emit(opts, rows, lambda: table(rows, present.BRANCH_HEADERS))
 
 
 @cli.group()
@@ -745,31 +834,12 @@ def case_show(opts: Options, case_id: int) -> None:
 
     Example: branchflow case show 3
     """
-    from workflow import queries
+    from workflow import present, queries
 
     data = queries.show(opts.workspace(), case_id)
 
     def human() -> None:
-        labels = {
-            "id": "编号",
-            "campaign": "年度",
-            "branch": "支部",
-            "committee": "分党委",
-            "title": "项目名称",
-            "theme": "创建方向",
-            "theme_note": "方向说明",
-            "expected_outcomes": "预期成果",
-            "schedule": "进度安排",
-            "innovation": "特色与创新点",
-            "promotion_plan": "交流推广方案",
-            "discipline_activity": "纪律处分条例学习活动",
-            "state_label": "状态",
-            "owner": "负责方",
-            "due_at": "截止时间",
-            "version": "版本",
-            "score": "评审分",
-        }
-        for key, label in labels.items():
+        for key, label in present.CASE_FIELDS.items():
             click.echo(f"{label}：{_cell(data.get(key), 10_000)}")
         for a in data["attachments"]:
             click.echo(f"附件：{a['kind']} {a['name']}（{a['size']} 字节，sha256 {a['sha256'][:12]}…）")
@@ -788,11 +858,11 @@ def case_history(opts: Options, case_id: int, xlsx_path: str | None, csv_path: s
 
     Example: branchflow case history 3 --xlsx 审计.xlsx
     """
-    from workflow import queries
+    from workflow import present, queries
 
     rows = queries.history(opts.workspace(), case_id)
-    write_exports(xlsx_path, csv_path, queries.HISTORY_HEADERS, rows, "操作记录")
-    emit(opts, rows, lambda: table(rows, queries.HISTORY_HEADERS))
+    write_exports(xlsx_path, csv_path, present.HISTORY_HEADERS, rows, "操作记录")
+    emit(opts, rows, lambda: table(rows, present.HISTORY_HEADERS))
 
 
 @cli.group()
@@ -939,21 +1009,11 @@ def triggers(opts: Options, case_id: int) -> None:
 
     Example: branchflow --as 张老师 triggers 3
     """
-    from workflow import engine
+    from workflow import engine, present
 
-    opts_list = engine.options(opts.workspace(), case_id)
-    data: list[dict[str, Any]] = [
-        {
-            "trigger": o.trigger,
-            "label": o.label,
-            "dest": o.dest,
-            "dest_label": o.dest_label,
-            "allowed": o.allowed,
-            "blocked_by": list(o.blocked_by),
-            "inputs": [{"name": i.name, "type": i.type, "required": i.required, "label": i.label} for i in o.inputs],
-        }
-        for o in opts_list
-    ]
+    data = present.options(engine.options(opts.workspace(), case_id))
+    for d in data:
+        d["blocked_by"] = [reason(r) for r in d["blocked_by"]]
 
     def human() -> None:
         if not data:
@@ -983,22 +1043,12 @@ def advance(opts: Options, case_id: int, trigger: str, comment: str, data_pairs:
 
     Example: branchflow --as 张老师 advance 3 submit --data attest=true
     """
-    from workflow import clock, engine
+    from workflow import clock, engine, present
 
     ws = opts.workspace()
     fired = engine.advance(ws, case_id, trigger, parse_pairs(data_pairs, "--data"), comment, expect_version)
     spec = ws.spec
-    data = {
-        "id": fired.case_id,
-        "branch": fired.branch,
-        "committee": fired.committee,
-        "trigger": fired.trigger,
-        "source": fired.source,
-        "state": fired.dest,
-        "state_label": spec.label(fired.dest),
-        "due_at": fired.due_at,
-        "version": fired.version,
-    }
+    data = present.fired(fired, spec)
     emit(
         opts,
         data,
@@ -1080,13 +1130,13 @@ def status(
 
     Example: branchflow status --committee 文法学院分党委 --xlsx 进度.xlsx
     """
-    from workflow import queries
+    from workflow import present, queries
 
     result = queries.status(opts.workspace(), committee, state, year, limit)
-    write_exports(xlsx_path, csv_path, queries.CASE_HEADERS, result["cases"], "申报进度")
+    write_exports(xlsx_path, csv_path, present.CASE_HEADERS, result["cases"], "申报进度")
 
     def human() -> None:
-        table(result["cases"], {k: v for k, v in queries.CASE_HEADERS.items() if k not in ("state", "version")})
+        table(result["cases"], {k: v for k, v in present.CASE_HEADERS.items() if k not in ("state", "version")})
         click.echo("")
         click.echo(
             "各状态数量："
@@ -1108,13 +1158,13 @@ def overdue(opts: Options, committee: str | None, limit: int | None, year: int |
 
     Example: branchflow --now 2024-10-08 overdue --xlsx 逾期.xlsx
     """
-    from workflow import queries
+    from workflow import present, queries
 
     rows = queries.overdue(opts.workspace(), committee, year, limit)
-    write_exports(xlsx_path, csv_path, queries.OVERDUE_HEADERS, rows, "逾期")
+    write_exports(xlsx_path, csv_path, present.OVERDUE_HEADERS, rows, "逾期")
 
     def human() -> None:
-        table(rows, {k: v for k, v in queries.OVERDUE_HEADERS.items() if k not in ("state", "version", "title")})
+        table(rows, {k: v for k, v in present.OVERDUE_HEADERS.items() if k not in ("state", "version", "title")})
         click.echo(f"共 {len(rows)} 个逾期。")
 
     emit(opts, rows, human)
@@ -1135,10 +1185,10 @@ def db_upgrade(opts: Options) -> None:
 
     Example: branchflow --db postgresql+psycopg://bf@db.example.edu.cn/branchflow db upgrade
     """
-    from workflow import Store
+    from workflow import present, workspace
 
-    done = Store(opts.db).create_schema()
-    data = {"before": done.before, "after": done.after, "adopted": done.adopted}
+    done = workspace.shared_store(opts.db).create_schema()
+    data = present.upgraded(done)
 
     def human() -> None:
         if done.adopted:
@@ -1161,16 +1211,16 @@ def db_copy(opts: Options, target: str) -> None:
 
     Example: branchflow --db branchflow.db db copy --to postgresql+psycopg://bf@db.example.edu.cn/branchflow
     """
-    from workflow import Store, transfer
+    from workflow import Store, present, transfer, workspace
 
-    counts = transfer.copy(Store(opts.db), Store(target))
-    rows = [{"table": name, "rows": n} for name, n in counts.items()]
+    counts = transfer.copy(workspace.shared_store(opts.db), Store(target))
+    rows = present.copied_rows(counts)
 
     def human() -> None:
         table(rows, {"table": "表", "rows": "行数"})
         click.echo(f"已复制 {sum(counts.values())} 行。附件文件请另行复制到目标环境的 BRANCHFLOW_FILES 目录。")
 
-    emit(opts, {"tables": counts, "rows": sum(counts.values())}, human)
+    emit(opts, present.copied(counts), human)
 
 
 @cli.command("advance-many")
@@ -1236,7 +1286,7 @@ def advance_many(
             if not (opts.as_json and opened):
                 raise
             # The chunks listed so far are committed: end the array with the failure, so stdout stays one JSON document.
-            click.echo(",\n" + json.dumps({"ok": False, **exc.as_json()}, ensure_ascii=False) + "\n]")
+            click.echo(",\n" + json.dumps({"ok": False, **error_json(exc)}, ensure_ascii=False) + "\n]")
             return exc.code
     if opts.as_json:
         click.echo("\n]" if opened else "[]")
@@ -1259,7 +1309,7 @@ class _Outcomes:
     def json(self, o: Any) -> str:
         """A JSON object: id, ok, error (null when done), and what was done or why not."""
         if o.error is not None:
-            item = {"id": o.id, "ok": False, "error": None, "dry_run": self.dry_run, **o.error.as_json()}
+            item = {"id": o.id, "ok": False, "error": None, "dry_run": self.dry_run, **error_json(o.error)}
             return json.dumps(item, ensure_ascii=False, default=_json_default)
         key = (o.source, o.dest, o.due_at)
         tail = self._json.get(key)
@@ -1274,7 +1324,7 @@ class _Outcomes:
         from workflow import clock
 
         if o.error is not None:
-            return [f"申报 {o.id}：未执行。{o.error.message}", *(f"    {line}" for line in o.error.details)]
+            return [f"申报 {o.id}：未执行。{say(o.error)}", *(f"    {reason(line)}" for line in o.error.details)]
         key = (o.source, o.dest, o.due_at)
         tail = self._text.get(key)
         if tail is None:
@@ -1295,22 +1345,14 @@ def case_import(opts: Options, path: str, encoding: str | None, year: int | None
     Example: branchflow --as 张老师 case import 申报汇总表.xlsx
     """
     from workflow import case_import as case_import_mod
+    from workflow import present
 
     r = case_import_mod.import_file(opts.workspace(), path, encoding, year)
-    data = {
-        "encoding": r.encoding,
-        "rows": r.rows,
-        "created": r.created,
-        "updated": r.updated,
-        "unchanged": r.unchanged,
-        "attachments": r.attachments,
-        "cases": r.cases,
-    }
-    actions = {"created": "新建", "updated": "更新", "unchanged": "未变"}
+    data = present.cases_imported(r)
 
     def human() -> None:
         for c in r.cases:
-            click.echo(f"第 {c['row']} 行：{c['branch']} → 申报 {c['id']}（{actions[c['action']]}）")
+            click.echo(f"第 {c['row']} 行：{c['branch']} → 申报 {c['id']}（{present.IMPORT_ACTIONS[c['action']]}）")
         click.echo(
             f"已导入 {r.rows} 行（编码：{r.encoding}）：新建申报 {r.created} 个，更新 {r.updated} 个，未变 {r.unchanged} 个，上传附件 {r.attachments} 个。"
         )
@@ -1327,7 +1369,6 @@ config_option = click.option(
     type=click.Path(dir_okay=False),
     help="提醒渠道配置文件（TOML）；同名环境变量 BRANCHFLOW_* 优先于文件。",
 )
-SEND_STATUS = {"sent": "已发送", "retry": "稍后重试", "failed": "失败", "dry-run": "将发送"}
 
 
 @cli.command()
@@ -1343,10 +1384,15 @@ def remind(opts: Options, dry_run: bool, digest: bool, verbose: bool, config_pat
     """
     from collections import Counter
 
-    from workflow import channels, notify, reminders
+    from workflow import channels, notify, present, reminders
 
+    settings = channels.load(os.environ, config_path)
     report = reminders.sweep(
-        opts.workspace(), channels.from_env(os.environ, config_path, notify.real_wall()), digest=digest, dry_run=dry_run
+        opts.workspace(),
+        channels.build(settings, notify.real_wall()),
+        digest=digest,
+        dry_run=dry_run,
+        base_url=settings.base_url,
     )
     rows = reminders.report_rows(report)
 
@@ -1355,8 +1401,8 @@ def remind(opts: Options, dry_run: bool, digest: bool, verbose: bool, config_pat
             _preview_table(rows, verbose)
             click.echo(f"试运行（未写入、未发送）：将新排入 {len(report.queued)} 条提醒，发出 {len(rows)} 封消息。")
         else:
-            shown = [{**r, "cases": "、".join(map(str, r["cases"])), "status": SEND_STATUS.get(r["status"], r["status"])} for r in rows]
-            table(shown, {"channel": "渠道", "recipient": "收件人", "cases": "申报", "status": "状态", "error": "错误"})
+            shown = [{**r, "cases": "、".join(map(str, r["cases"])), "status": present.SEND_STATUSES.get(r["status"], r["status"])} for r in rows]
+            table(shown, present.SEND_HEADERS)
             done = Counter(r["status"] for r in rows)
             click.echo(
                 f"新排入 {len(report.queued)} 条提醒；发出 {done['sent']} 封，稍后重试 {done['retry']} 封，失败 {done['failed']} 封；"
@@ -1403,14 +1449,14 @@ def outbox_group(ctx: click.Context, status: str | None, case_id: int | None) ->
     """
     if ctx.invoked_subcommand is not None:
         return
-    from workflow import outbox
+    from workflow import outbox, present
 
     opts = ctx.find_object(Options)
     assert opts is not None
     rows = outbox.listing(opts.workspace(), status, case_id)
 
     def human() -> None:
-        table(rows, outbox.OUTBOX_HEADERS)
+        table(rows, present.OUTBOX_HEADERS)
         click.echo(f"共 {len(rows)} 条。")
 
     emit(opts, rows, human)
@@ -1457,9 +1503,11 @@ def calendar(opts: Options, ics_path: str, committee: str | None, year: int | No
 
     Example: branchflow calendar --ics 截止日期.ics --committee 文法学院分党委
     """
-    from workflow import ics
+    from workflow import ics, present
 
-    data = ics.export(opts.workspace(), ics_path, committee, year)
+    found = ics.export(opts.workspace(), committee, year)
+    write_output(ics_path, found.text.encode("utf-8"), "日历文件")
+    data = present.calendar(found, str(Path(ics_path)))
     emit(
         opts,
         data,

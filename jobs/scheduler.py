@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from workflow import BranchflowError, ReminderPolicy, Store, Workspace, channels, clock, notify, reminders, workdays
+from workflow import BranchflowError, ReminderPolicy, Workspace, channels, clock, notify, reminders, workdays, workspace
 
 log = logging.getLogger("branchflow.scheduler")
 
@@ -36,23 +36,20 @@ JOB_DEFAULTS = {
 
 # Set by SIGTERM / Ctrl-C: the sweep in progress finishes the message it is sending and stops.
 STOP = threading.Event()
-_STORES: dict[str, Store] = {}
 
 
 def _workspace(db: str | None) -> Workspace:
-    store = _STORES.get(db or "")
-    if store is None:
-        store = _STORES[db or ""] = Store(db)
-    return Workspace(store, clock.real_now())
+    return workspace.open(db, workspace.ADMIN, clock.real_now())
 
 
 def _run(db: str | None, config: str | None, digest: bool) -> reminders.SweepReport | None:
     try:
         ws = _workspace(db)
-        chans = channels.build(channels.load(os.environ, config), notify.real_wall())
-        report = reminders.sweep(ws, chans, digest=digest, should_stop=STOP.is_set)
+        settings = channels.load(os.environ, config)
+        chans = channels.build(settings, notify.real_wall())
+        report = reminders.sweep(ws, chans, digest=digest, should_stop=STOP.is_set, base_url=settings.base_url)
     except BranchflowError as exc:
-        log.error("%s未完成：%s", "逾期汇总" if digest else "提醒扫描", exc.message)
+        log.error("%s未完成：%s", "逾期汇总" if digest else "提醒扫描", exc.text)
         return None
     sent = sum(1 for r in report.results if r.status == "sent")
     failed = [r for r in report.results if r.status != "sent"]
@@ -79,7 +76,7 @@ def digest(db: str | None = None, config: str | None = None) -> reminders.SweepR
         ws = _workspace(db)
         policy = ws.spec.reminders
     except BranchflowError as exc:
-        log.error("逾期汇总未完成：%s", exc.message)
+        log.error("逾期汇总未完成：%s", exc.text)
         return None
     if not is_digest_day(policy, ws.now.date()):
         log.info("%s 不是工作日，今天不发逾期汇总。", ws.now.date().isoformat())

@@ -39,7 +39,7 @@ def login_submit(request: Request, name: Annotated[str, Form()] = "", password: 
         done = auth.login(web.store, name, password, client_address(request), web.now())
     except (auth.LoginFailed, auth.Throttled) as exc:
         status = 429 if isinstance(exc, auth.Throttled) else 401
-        return render(request, "login.html", status, next=_safe_next(next), error=exc.message, name=name)
+        return render(request, "login.html", status, next=_safe_next(next), error=exc.text, name=name)
     target = "/password" if done.must_change else _safe_next(next)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, done.token)
@@ -75,7 +75,7 @@ def password_submit(
     try:
         auth.change_own_password(web_of(request).store, me.name, old, new, web_of(request).now())
     except BranchflowError as exc:
-        return render(request, "password.html", 400, error=exc.message)
+        return render(request, "password.html", 400, error=exc.text)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -157,8 +157,8 @@ def error_response(request: Request, exc: BranchflowError) -> Response:
 
         found = queries.history(me.ws, int(case_id))
         last = found[-1] if found else None
-        return render(request, "conflict.html", status, error=exc.message, case_id=int(case_id), last=last)
-    return render(request, "error.html", status, error=exc.message, details=exc.details, status=status)
+        return render(request, "conflict.html", status, error=exc.text, case_id=int(case_id), last=last)
+    return render(request, "error.html", status, error=exc.text, details=exc.details, status=status)
 
 
 def message_response(request: Request, status: int, message: str, code: int) -> Response:

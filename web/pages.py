@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from web.context import Me, csrf_checked, current_user, quote, render, web_of
-from workflow import UsageError, attachments, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, queries, users
+from workflow import UsageError, attachments, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, present, queries, users
 
 router = APIRouter()
 PAGE = 20
@@ -181,7 +181,7 @@ def case_export(
     first = queries.listing(me.ws, **f, limit=1)
     rows = queries.listing(me.ws, **f, limit=max(1, first["matched"]))["cases"] if first["matched"] else []
     folder = Path(tempfile.mkdtemp(prefix="bf-export-"))
-    path = export.write(folder / f"申报.{fmt}", queries.CASE_HEADERS, rows, "申报进度")
+    path = export.write(folder / f"申报.{fmt}", present.CASE_HEADERS, rows, "申报进度")
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return FileResponse(path, media_type=media, headers=download_headers(f"申报.{fmt}"))
 
@@ -284,10 +284,8 @@ def case_waive(
 @router.get("/calendar.ics")
 def calendar(request: Request, me: Annotated[Me, Depends(current_user)], committee: str = "", year: int | None = None) -> Response:
     """日历: the deadlines as an .ics file (all, or one committee's), for Outlook or DingTalk."""
-    folder = Path(tempfile.mkdtemp(prefix="bf-ics-"))
-    path = folder / "截止日期.ics"
-    ics.export(me.ws, path, committee or None, year)
-    return FileResponse(path, media_type="text/calendar; charset=utf-8", headers=download_headers("截止日期.ics"))
+    found = ics.export(me.ws, committee or None, year)
+    return Response(found.text.encode("utf-8"), media_type="text/calendar; charset=utf-8", headers=download_headers("截止日期.ics"))
 
 
 @router.post("/cases/{case_id}/advance")

@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "Workspace": "workflow.workspace:Workspace",
     "workspace": "workflow.workspace",
     "access": "workflow.access",
+    "present": "workflow.present",
     # definition, storage, time
     "spec": "workflow.spec",
     "ReminderPolicy": "workflow.spec:ReminderPolicy",
@@ -75,6 +76,7 @@ __all__ = [
     "ics",
     "notify",
     "outbox",
+    "present",
     "queries",
     "reminders",
     "repository",
@@ -90,7 +92,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from workflow import access, errors, spec, workspace
+    from workflow import access, errors, present, spec, workspace
     from workflow import reminders as reminders
     from workflow import review as review
     from workflow.dates import clock, workdays

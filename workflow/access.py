@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from workflow.db.models import Review
-from workflow.errors import PermissionDenied
+from workflow.db import values
+from workflow.db.models import Committee, Review
+from workflow.errors import NotFound, PermissionDenied
 from workflow.spec import Spec, TransitionSpec
 
 
@@ -25,6 +26,7 @@ class Actor:
     email: str
 
 
+ORG, COMMITTEE, BRANCH, REVIEWER = "org", "committee", "branch", "reviewer"  # the role ids the code relies on
 ROLE_LABELS = {"org": "党委组织部", "committee": "分党委", "branch": "党支部", "reviewer": "评审专家"}
 
 
@@ -172,3 +174,11 @@ def sees_user(actor: Actor, committee_id: int | None, branch_id: int | None, use
     if actor.role == "committee":
         return committee_id is not None and committee_id == actor.committee_id
     return user_id == actor.id
+
+
+def committee_id(session: Session, name: str) -> int:
+    """The id of the committee of this name, or NotFound saying so."""
+    found = session.execute(select(col(Committee.id)).where(col(Committee.name) == values.normal_name(name))).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"没有名为“{name}”的分党委。", hint="请检查分党委名称（见支部名单）。", field="committee", value=name)
+    return int(found)

@@ -1,4 +1,9 @@
-"""One exception hierarchy: each error carries its exit code and a one-line Chinese message."""
+"""One exception hierarchy: each error carries its exit code and a Chinese message, hint and field.
+
+`message` says what is wrong, `hint` what to do about it, both in the user's words (never a command
+line flag: the front end that knows its own controls rewords the hint, see cli.py's `ADVICE`), and
+`field` which input is wrong (a web form highlights it; `value` is what was given, when that helps).
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,44 @@ from typing import Any
 
 
 class BranchflowError(Exception):
-    """Base of every error a user can cause; the CLI prints `message` and exits with `code`."""
+    """Base of every error a user can cause; a front end shows `text` (or its own wording) and exits with `code`."""
 
     code = 1
 
-    def __init__(self, message: str, *, details: list[str] | None = None, **extra: Any) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        field: str = "",
+        value: Any = None,
+        details: list[str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message + hint)
         self.message = message
+        self.hint = hint
+        self.field = field
+        self.value = value
         self.details = details or []
         self.extra = extra
 
-    def lines(self) -> list[str]:
-        """The message followed by one line per problem."""
-        return [self.message, *self.details]
+    @property
+    def text(self) -> str:
+        """What is wrong and what to do, as one line."""
+        return self.message + self.hint
 
-    def as_json(self) -> dict[str, Any]:
-        """The refusal as `{"error": ..., "code": ...}` for `--json`."""
-        doc: dict[str, Any] = {"error": self.message, "code": self.code}
+    def lines(self, text: str | None = None) -> list[str]:
+        """The line (`text`, or the library's own) followed by one line per problem."""
+        return [self.text if text is None else text, *self.details]
+
+    def as_json(self, text: str | None = None) -> dict[str, Any]:
+        """The refusal as `{"error": ..., "code": ...}` for `--json` (`text` as the front end words it)."""
+        doc: dict[str, Any] = {"error": self.text if text is None else text, "code": self.code}
         if self.details:
             doc["details"] = self.details
         doc.update(self.extra)
         return doc
-
-
 class Refused(BranchflowError):
     """A rule, a permission or a deadline refuses the action (exit 1)."""
 

@@ -18,6 +18,8 @@ from workflow.db.store import Store, missing_database
 from workflow.errors import NotFound, PermissionDenied, UsageError
 
 ADMIN = "admin"
+NOT_INITIALISED = "数据库尚未初始化。"
+INIT_HINT = "请先初始化数据库（创建年度工作）。"
 
 
 class Workspace:
@@ -38,9 +40,9 @@ class Workspace:
         found = spec_in_force(self.store)
         path = self.store.sqlite_path
         if found is None and path and path != ":memory:" and not Path(path).exists():
-            raise UsageError(missing_database(Path(path)))
+            raise missing_database(Path(path))
         if found is None:
-            raise UsageError("数据库尚未初始化：请先运行 branchflow init。")
+            raise UsageError(NOT_INITIALISED, hint=INIT_HINT)
         return found
 
     def actor(self, session: Session) -> Actor:
@@ -50,10 +52,10 @@ class Workspace:
         except DBAPIError:
             # Every command asks for the actor first, so a database `init` never ran on is caught here.
             if not self.store.is_initialized():
-                raise UsageError("数据库尚未初始化：请先运行 branchflow init。") from None
+                raise UsageError(NOT_INITIALISED, hint=INIT_HINT) from None
             raise
         if row is None or row.id is None:
-            raise NotFound(f"没有用户 {self.user!r}：请检查 --as，或由党委组织部用 user add 添加。")
+            raise NotFound(f"没有用户 {self.user!r}。", hint="请检查用户名，或由党委组织部添加该用户。", field="user", value=self.user)
         if row.disabled_at is not None:
             raise PermissionDenied(f"用户 {row.name} 已停用，不能再操作：如需恢复请联系党委组织部。")
         return Actor(row.id, row.name, row.role, row.committee_id, row.branch_id, row.email)
@@ -67,8 +69,8 @@ class Workspace:
         found = session.exec(query).first()
         if found is None:
             if year is not None:
-                raise NotFound(f"没有 {year} 年的创建工作：请先运行 branchflow init --campaign {year}。")
-            raise NotFound("还没有任何年度的创建工作：请先运行 branchflow init。")
+                raise NotFound(f"没有 {year} 年的创建工作。", hint="请先创建该年度的创建工作。", field="campaign", value=year)
+            raise NotFound("还没有任何年度的创建工作。", hint=INIT_HINT)
         return found
 
 
@@ -84,3 +86,27 @@ def spec_in_force(store: Store) -> spec_mod.Spec | None:
     with store.read() as s:
         record = s.exec(select(SpecRecord).order_by(col(SpecRecord.id).desc())).first()
     return None if record is None else spec_mod.parse(record.text, record.source)
+
+
+_STORES: dict[str, Store] = {}
+
+
+def shared_store(db_url: str | None) -> Store:
+    """The one Store of this database URL in this process (its engine and connection pool are reused)."""
+    key = db_url or ""
+    found = _STORES.get(key)
+    if found is None:
+        found = _STORES[key] = Store(db_url)
+    return found
+
+
+def close_all() -> None:
+    """Dispose of every shared Store (their pooled connections close): the end of a command's process, or of a test."""
+    while _STORES:
+        _, found = _STORES.popitem()
+        found.engine.dispose()
+
+
+def open(db_url: str | None, user: str, now: datetime) -> Workspace:
+    """A workspace on the database at `db_url` (None: ./branchflow.db) for `user` at `now`, over the URL's one Store."""
+    return Workspace(shared_store(db_url), now, user)

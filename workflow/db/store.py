@@ -113,20 +113,20 @@ class Store:
             path = Path(self.sqlite_path)
             if not path.exists() and path.parent.is_dir():  # a missing folder: SQLite's "unable to open" below
                 if not create:
-                    raise UsageError(missing_database(path))
+                    raise missing_database(path)
                 self._create_file(path)
             _check_sqlite_file(path)
         try:
             conn = self.engine.connect()
         except DatabaseError as exc:
             if "not a database" in str(exc.orig):
-                raise UsageError(not_a_database(self.sqlite_path or self.url)) from None
+                raise not_a_database(self.sqlite_path or self.url) from None
             if not isinstance(exc, OperationalError):
                 raise
 
             shown = make_url(self.url).render_as_string(hide_password=True)
-            hint = "文件路径和目录权限" if self.dialect == "sqlite" else "服务器是否运行、库名、用户和密码"
-            raise UsageError(f"无法连接数据库 {shown}：{first_line(exc.orig)}。请检查 --db / BRANCHFLOW_DB 及{hint}。") from None
+            hint = "请检查数据库地址及文件路径和目录权限。" if self.dialect == "sqlite" else "请检查数据库地址及服务器是否运行、库名、用户和密码。"
+            raise UsageError(f"无法连接数据库 {shown}：{first_line(exc.orig)}。", hint=hint, field="db") from None
         with conn:
             yield conn
 
@@ -138,7 +138,7 @@ class Store:
         except FileExistsError:
             return
         except OSError as exc:
-            raise UsageError(f"无法创建数据库文件 {path}：{exc.strerror}。请检查 --db 和目录权限。") from None
+            raise UsageError(f"无法创建数据库文件 {path}：{exc.strerror}。", hint="请检查数据库地址和目录权限。", field="db") from None
         os.fchmod(fd, self.permissions.file_mode)  # the process umask does not widen or narrow it
         os.close(fd)
 
@@ -182,7 +182,7 @@ class Store:
             raise UsageError(f"数据库结构版本 {found} 比本程序的 {expected} 新（可能另一台机器已升级）：请先升级 Branchflow。")
         if found != expected:
             shown = f"结构版本 {found} " if found else "由旧版 init 建立（未记录结构版本），"
-            raise UsageError(f"数据库{shown}落后于本程序的 {expected}：请先运行 branchflow db upgrade（数据全部保留）。")
+            raise UsageError(f"数据库{shown}落后于本程序的 {expected}。", hint="请先升级数据库结构（数据全部保留）。")
         self._revision_checked = True
 
 
@@ -227,12 +227,18 @@ def busy_timeout(env: Mapping[str, str]) -> float:
     return value
 
 
-def missing_database(path: Path) -> str:
-    return f"数据库尚未初始化：没有找到数据库文件 {path.resolve()}。请先运行 branchflow init，或检查 --db / BRANCHFLOW_DB 和当前目录。"
+def missing_database(path: Path) -> UsageError:
+    """A read found no database file at `path` (and created none)."""
+    return UsageError(
+        f"数据库尚未初始化：没有找到数据库文件 {path.resolve()}。", hint="请先初始化数据库，或检查数据库地址和当前目录。", field="db"
+    )
 
 
-def not_a_database(where: str) -> str:
-    return f"{where} 不是 Branchflow 数据库（也不是 SQLite 文件）：请检查 --db / BRANCHFLOW_DB，是否把表格或其他文件当成了数据库。"
+def not_a_database(where: str) -> UsageError:
+    """The database address names something that is not a Branchflow database."""
+    return UsageError(
+        f"{where} 不是 Branchflow 数据库（也不是 SQLite 文件）。", hint="请检查数据库地址，是否把表格或其他文件当成了数据库。", field="db"
+    )
 
 
 # Files already found to be SQLite databases by this process. The header is read only once per file: closing
@@ -249,9 +255,9 @@ def _check_sqlite_file(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise UsageError(f"无法读取数据库文件 {path}：{exc.strerror}。请检查 --db 和权限。") from None
+        raise UsageError(f"无法读取数据库文件 {path}：{exc.strerror}。", hint="请检查数据库地址和权限。", field="db") from None
     if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"{path} 不是普通文件（是设备或目录）：--db 应是一个 SQLite 数据库文件。")
+        raise UsageError(f"{path} 不是普通文件（是设备或目录）。", hint="数据库地址应是一个 SQLite 数据库文件。", field="db")
     if info.st_size == 0:
         return  # an empty file is an empty SQLite database
     if (info.st_dev, info.st_ino) in _CHECKED:
@@ -260,9 +266,9 @@ def _check_sqlite_file(path: Path) -> None:
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
     except OSError as exc:
-        raise UsageError(f"无法读取数据库文件 {path}：{exc.strerror}。请检查 --db 和权限。") from None
+        raise UsageError(f"无法读取数据库文件 {path}：{exc.strerror}。", hint="请检查数据库地址和权限。", field="db") from None
     if head != SQLITE_MAGIC:
-        raise UsageError(not_a_database(str(path)))
+        raise not_a_database(str(path))
     _CHECKED.add((info.st_dev, info.st_ino))
 
 
@@ -271,7 +277,7 @@ def _has_table(conn: Connection, name: str, store: Store) -> bool:
         return inspect(conn).has_table(name)
     except DatabaseError as exc:
         if "not a database" in str(exc.orig):
-            raise UsageError(not_a_database(store.sqlite_path or store.url)) from None
+            raise not_a_database(store.sqlite_path or store.url) from None
         raise
 
 

@@ -17,20 +17,20 @@ CHUNK = 5000
 def copy(source: Store, target: Store) -> dict[str, int]:
     """Copy every row of every table, parents first, into `target` (created or migrated, and empty); rows per table."""
     if source.url == target.url:
-        raise UsageError("源数据库和目标数据库是同一个：请用 --to 指定另一个数据库。")
+        raise UsageError("源数据库和目标数据库是同一个。", hint="请指定另一个数据库作为目标。", field="to")
     if (
         source.sqlite_path
         and source.sqlite_path != ":memory:"
         and Path(source.sqlite_path).parent.is_dir()
         and not Path(source.sqlite_path).exists()
     ):
-        raise UsageError("源数据库尚未初始化，没有可复制的数据：请检查 --db。")
+        raise UsageError("源数据库尚未初始化，没有可复制的数据。", hint="请检查源数据库的地址。", field="db")
     revision, newest = schema.current(source), schema.head()
     if revision is None and not source.is_initialized():
-        raise UsageError("源数据库尚未初始化，没有可复制的数据：请检查 --db。")
+        raise UsageError("源数据库尚未初始化，没有可复制的数据。", hint="请检查源数据库的地址。", field="db")
     if revision != newest:
         shown = f"结构版本是 {revision}" if revision else "由旧版 init 建立（未记录结构版本）"
-        raise UsageError(f"源数据库{shown}，不是最新的 {newest}：请先对它运行 branchflow db upgrade。")
+        raise UsageError(f"源数据库{shown}，不是最新的 {newest}。", hint="请先升级源数据库的结构。", field="db")
     schema.upgrade(target)
     tables = SQLModel.metadata.sorted_tables
     counts: dict[str, int] = {}

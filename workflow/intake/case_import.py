@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -75,10 +75,24 @@ def import_file(ws: Workspace, path: str | Path, encoding: str | None = None, ye
     """Import a 申报汇总表 (.csv or .xlsx) in one transaction (org, or a committee for its own branches)."""
     with ws.store.read() as s:
         _require_importer(ws.actor(s))
-    table = tabular.read(path, encoding)
+    p = Path(path)
+    return _import(ws, tabular.read(p, encoding), p.name, p.resolve().parent, year)
+
+
+def import_bytes(
+    ws: Workspace, data: bytes, name: str, encoding: str | None = None, year: int | None = None, folder: Path | None = None
+) -> Imported:
+    """Import a 申报汇总表 given as the bytes of a file called `name`; attachment paths in it are looked up in
+    `folder` (the sheet's own folder), and without one a row naming an attachment is refused."""
+    with ws.store.read() as s:
+        _require_importer(ws.actor(s))
+    return _import(ws, tabular.parse(data, name, encoding), PurePath(name).name, folder, year)
+
+
+def _import(ws: Workspace, table: tabular.Table, source: str, folder: Path | None, year: int | None) -> Imported:
     tabular.require_headers(table, REQUIRED)
     spec = ws.spec
-    rows, errors = _parse(table, Path(path).resolve().parent, spec.rules.themes, spec.rules.other_theme)
+    rows, errors = _parse(table, folder, spec.rules.themes, spec.rules.other_theme)
     with ws.store.write() as s:
         actor = ws.actor(s)
         _require_importer(actor)
@@ -127,7 +141,7 @@ def import_file(ws: Workspace, path: str | Path, encoding: str | None = None, ye
             )
         if not plans:
             raise ImportRowsError("申报汇总表中没有数据行：请检查文件。")
-        return _write(s, ws, actor, campaign.id, plans, table.encoding, Path(path).name)
+        return _write(s, ws, actor, campaign.id, plans, table.encoding, source)
 
 
 def _require_importer(actor: Actor) -> None:
@@ -135,7 +149,7 @@ def _require_importer(actor: Actor) -> None:
         raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是 {actor.role}。")
 
 
-def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: str) -> tuple[list[Row], list[tuple[int, str]]]:
+def _parse(table: tabular.Table, folder: Path | None, themes: tuple[str, ...], other: str) -> tuple[list[Row], list[tuple[int, str]]]:
     """Check every row on its own (fields, R6, attachment paths); the database is not consulted here."""
     errors: list[tuple[int, str]] = []
     rows: list[Row] = []
@@ -177,6 +191,9 @@ def _parse(table: tabular.Table, folder: Path, themes: tuple[str, ...], other: s
         for label, kind in FILES.items():
             text = tabular.cell(raw, label)
             if not text:
+                continue
+            if folder is None:
+                errors.append((number, f"第 {number} 行：{label}“{text}”无法找到：只上传了表格，附件须单独上传"))
                 continue
             found = _inside(folder, text)
             opened = found if isinstance(found, str) else open_inside(folder, found)

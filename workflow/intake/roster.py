@@ -134,7 +134,17 @@ def import_file(ws: Workspace, path: str | Path, encoding: str | None = None) ->
     """Import (or re-import, updating) a roster file in one transaction (org only)."""
     with ws.store.read() as s:
         access.require_org(ws.actor(s), "导入支部名单")
-    table = tabular.read(path, encoding, sheet="支部名单")
+    return _import(ws, tabular.read(path, encoding, sheet="支部名单"))
+
+
+def import_bytes(ws: Workspace, data: bytes, name: str, encoding: str | None = None) -> Imported:
+    """Import a roster given as the bytes of a .csv or .xlsx file called `name` (an upload, or a file the caller read)."""
+    with ws.store.read() as s:
+        access.require_org(ws.actor(s), "导入支部名单")
+    return _import(ws, tabular.parse(data, name, encoding, sheet="支部名单"))
+
+
+def _import(ws: Workspace, table: tabular.Table) -> Imported:
     rows = parse_rows(table)
     with ws.store.write() as s:
         access.require_org(ws.actor(s), "导入支部名单")

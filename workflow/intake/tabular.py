@@ -6,7 +6,7 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from workflow.errors import NotFound, UsageError
@@ -30,15 +30,20 @@ class Table:
 
 
 def read(path: str | Path, encoding: str | None = None, sheet: str | None = None) -> Table:
-    """Read .csv or .xlsx; `encoding` overrides detection for CSV."""
+    """Read a .csv or .xlsx file; `encoding` overrides detection for CSV."""
     p = Path(path)
     if not p.is_file():
         raise NotFound(f"找不到文件：{p}。请检查路径。")
-    suffix = p.suffix.lower()
+    return parse(p.read_bytes(), str(p), encoding, sheet)
+
+
+def parse(data: bytes, name: str, encoding: str | None = None, sheet: str | None = None) -> Table:
+    """Read the bytes of a .csv or .xlsx file called `name` (an upload has bytes and a name, no path)."""
+    suffix = PurePath(name).suffix.lower()
     if suffix == ".xlsx":
-        return _read_xlsx(p, sheet)
+        return _read_xlsx(data, name, sheet)
     if suffix in (".csv", ".txt"):
-        return _read_csv(p, encoding)
+        return _read_csv(data, name, encoding)
     raise UsageError(f"不支持的文件类型 {suffix or '（无扩展名）'}：请提供 .csv 或 .xlsx 文件（.xls 请先在 Excel 中另存为 .xlsx）。")
 
 
@@ -50,15 +55,18 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         except LookupError:
             raise UsageError(f"未知的编码 {encoding!r}：可用 utf-8、gbk、gb18030 等。") from None
         except UnicodeDecodeError as exc:
-            raise UsageError(f"文件不是 {encoding} 编码（第 {exc.start} 字节处无法解码）：请去掉 --encoding 让程序自动识别。") from None
+            raise UsageError(
+                f"文件不是 {encoding} 编码（第 {exc.start} 字节处无法解码）。", hint="请不指定编码，让程序自动识别。", field="encoding"
+            ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return _no_nul(data[3:].decode("utf-8", errors="strict")), "utf-8-sig"
         except UnicodeDecodeError as exc:
             at = exc.start + 3
             raise UsageError(
-                f"文件以 UTF-8 标记（BOM）开头，但第 {_line_of(data, at)} 行（第 {at} 字节）不是 UTF-8 编码（可能混入了 GBK）："
-                "请在 Excel 中另存为“CSV UTF-8”，或用 --encoding 指定编码。"
+                f"文件以 UTF-8 标记（BOM）开头，但第 {_line_of(data, at)} 行（第 {at} 字节）不是 UTF-8 编码（可能混入了 GBK）。",
+                hint="请在 Excel 中另存为“CSV UTF-8”，或指定文件的编码。",
+                field="encoding",
             ) from None
     try:
         return _no_nul(data.decode("utf-8")), "utf-8"
@@ -72,7 +80,7 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
 
     best = from_bytes(data).best()
     if best is None:
-        raise UsageError("无法识别文件编码：请在 Excel 中另存为“CSV UTF-8”，或用 --encoding 指定。")
+        raise UsageError("无法识别文件编码。", hint="请在 Excel 中另存为“CSV UTF-8”，或指定编码。", field="encoding")
     return _no_nul(str(best)), best.encoding
 
 
@@ -98,10 +106,10 @@ def _check_cells(cells: list[Any], number: int) -> None:
             raise UsageError(f"第 {number} 行第 {column} 列的内容有 {len(value)} 个字符，超过上限 {CELL_MAX}：请检查文件。")
 
 
-def _check_zip(p: Path) -> None:
+def _check_zip(data: bytes, p: str) -> None:
     """Refuse an .xlsx whose parts would inflate past the caps, before any of them is parsed."""
     try:
-        with zipfile.ZipFile(p) as z:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
             members = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise UsageError(f"无法读取 Excel 文件 {p}：{exc}。请确认是 .xlsx 格式。") from None
@@ -120,8 +128,8 @@ def _check_zip(p: Path) -> None:
         raise UsageError(f"Excel 文件 {p} 解压后共 {total:,} 字节，超过上限 {XLSX_TOTAL_MAX:,}：拒绝读取。请拆分后再导入。")
 
 
-def _read_csv(p: Path, encoding: str | None) -> Table:
-    text, used = decode(p.read_bytes(), encoding)
+def _read_csv(data: bytes, p: str, encoding: str | None) -> Table:
+    text, used = decode(data, encoding)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         headers = [h.strip() for h in next(reader)]
@@ -154,13 +162,13 @@ def _keyed(headers: list[str], cells: list[Any], number: int) -> dict[str, Any]:
     return {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers) if h}
 
 
-def _read_xlsx(p: Path, sheet: str | None) -> Table:
+def _read_xlsx(data: bytes, p: str, sheet: str | None) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    _check_zip(p)
+    _check_zip(data, p)
     try:
-        wb = load_workbook(p, read_only=True, data_only=True)
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise UsageError(f"无法读取 Excel 文件 {p}：{exc}。请确认是 .xlsx 格式。") from None
     try:

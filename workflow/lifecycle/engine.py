@@ -71,7 +71,7 @@ def graph(spec: Spec) -> Graph:
 
 
 def parse_inputs(transition: TransitionSpec, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate `--data` against the transition's declared inputs; values come typed."""
+    """Validate the inputs given against the transition's declared ones; values come typed."""
     out: dict[str, Any] = {}
     declared = {i.name: i for i in transition.inputs}
     for key, value in raw.items():
@@ -83,13 +83,19 @@ def parse_inputs(transition: TransitionSpec, raw: Mapping[str, Any]) -> dict[str
     missing = [i for i in transition.inputs if i.required and i.name not in out]
     if missing:
         need = "；".join(f"{i.name}（{i.label or i.type}）" for i in missing)
-        example = " ".join(f"--data {i.name}={'true' if i.type == 'bool' else '…'}" for i in missing)
-        raise UsageError(f"“{transition.label}”缺少必填输入：{need}。请加 {example}。")
+        raise UsageError(
+            f"“{transition.label}”缺少必填输入：{need}。",
+            hint="请填写这些输入。",
+            field=missing[0].name,
+            value={i.name: i.type for i in missing},
+        )
     for i in transition.inputs:
         other = transition.input(i.requires) if i.requires and i.name in out else None
         if other is not None and not str(out.get(other.name, "")).strip():
             raise UsageError(
-                f"输入 {i.name}（{i.label or i.type}）须同时给出 {other.name}（{other.label or other.type}）：请加 --data {other.name}=…。"
+                f"输入 {i.name}（{i.label or i.type}）须同时给出 {other.name}（{other.label or other.type}）。",
+                hint="请同时填写这一输入。",
+                field=other.name,
             )
     return out
 

@@ -23,6 +23,8 @@ from workflow.db.models import CampaignDue, Case, History
 from workflow.errors import Conflict, NotFound
 from workflow.lifecycle import facts as facts_mod
 
+CASE_HINT = "请在申报列表中查看申报编号。"
+
 
 def load_case(session: Session, case_id: int) -> facts_mod.CaseRow:
     """One case with its branch and campaign, or NotFound."""
@@ -30,7 +32,7 @@ def load_case(session: Session, case_id: int) -> facts_mod.CaseRow:
     if 0 < case_id < 2**63:  # a larger id does not fit the database's integer (and names no case)
         r = session.execute(facts_mod.case_query().where(col(Case.id) == case_id)).first()
     if r is None:
-        raise NotFound(f"没有编号为 {case_id} 的申报：请用 branchflow status 查看申报编号。")
+        raise NotFound(f"没有编号为 {case_id} 的申报。", hint=CASE_HINT, field="case_id", value=case_id)
     return facts_mod.to_case_row(r)
 
 

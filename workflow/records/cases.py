@@ -30,7 +30,7 @@ def find_branch(session: Session, name: str) -> Branch:
     """A branch by its exact name, or NotFound."""
     found = session.exec(orm_select(Branch).where(col(Branch.name) == normal_name(name))).first()
     if found is None:
-        raise NotFound(f"没有名为“{name}”的支部：请先导入支部名单（roster import），或用 branch list 查看名称。")
+        raise NotFound(f"没有名为“{name}”的支部。", hint="请先导入支部名单，或在支部名单中查看名称。", field="branch", value=name)
     return found
 
 
@@ -50,7 +50,7 @@ def create(
     theme = clean_name(theme, "创建方向")
     plan = check_fields(plan or {})
     if not title.strip():
-        raise UsageError("项目名称不能为空：请用 --title 填写。")
+        raise UsageError("项目名称不能为空。", hint="请填写项目名称。", field="title")
     _check_theme(ws, theme, theme_note)
     with ws.store.write() as session:
         actor = ws.actor(session)
@@ -139,7 +139,7 @@ def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_ve
     if unknown:
         raise UsageError(f"不能修改字段 {'、'.join(unknown)}；可修改的字段：{', '.join(EDITABLE)}。")
     if not values:
-        raise UsageError("请给出要修改的字段，例如 case set 3 expected_outcomes=形成一套工作机制。")
+        raise UsageError("没有给出要修改的字段。", hint="请给出要修改的字段和新内容。")
     with ws.store.write() as session:
         actor, row = editable(ws, session, case_id, "修改")
         if expect_version is not None and expect_version != row.version:

@@ -22,7 +22,7 @@ from workflow.workspace import Workspace
 def _need_reason(reason: str) -> None:
     values.check_text(reason, "原因（--reason）", multiline=True)
     if not reason.strip():
-        raise UsageError("请用 --reason 写明原因（会记入审计记录）。")
+        raise UsageError("没有写明原因（会记入审计记录）。", hint="请写明原因。", field="reason")
 
 
 def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> dict[str, object]:

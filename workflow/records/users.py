@@ -27,26 +27,26 @@ def _scope(s: Session, name: str, role: str, committee: str | None, branch: str 
     if role == "committee" or (role == "reviewer" and committee):
         # A reviewer may belong to a committee: R13's conflict of interest keeps them off its cases.
         if role == "reviewer" and branch:
-            raise UsageError("评审专家不属于某个支部：请去掉 --branch（可用 --committee 指明所在分党委）。")
+            raise UsageError("评审专家不属于某个支部。", hint="请不填支部（可以填写所在分党委）。", field="branch")
         if not committee:
-            raise UsageError("分党委用户须指定 --committee（分党委名称）。", field="committee")
+            raise UsageError("分党委用户须指定所属分党委。", hint="请填写分党委名称。", field="committee")
         c = s.exec(select(Committee).where(col(Committee.name) == committee)).first()
         if c is None:
             raise NotFound(f"没有名为“{committee}”的分党委：请先导入支部名单。", field="committee")
         return c.id, None
     if role == "branch":
         if not branch:
-            raise UsageError("党支部用户须指定 --branch（支部名称）。", field="branch")
+            raise UsageError("党支部用户须指定所属支部。", hint="请填写支部名称。", field="branch")
         b = s.exec(select(Branch).where(col(Branch.name) == branch)).first()
         if b is None:
             raise NotFound(f"没有名为“{branch}”的支部：请先导入支部名单。", field="branch")
         if committee:
             c = s.exec(select(Committee).where(col(Committee.id) == b.committee_id)).first()
             if c is None or c.name != committee:
-                raise UsageError(f"支部“{branch}”不属于“{committee}”：请去掉 --committee 或改正名称。", field="committee")
+                raise UsageError(f"支部“{branch}”不属于“{committee}”。", hint="请不填分党委，或改正名称。", field="committee", value=committee)
         return b.committee_id, b.id
     if committee or branch:
-        raise UsageError(f"{role} 用户不属于某个分党委或支部：请去掉 --committee / --branch。")
+        raise UsageError(f"{role} 用户不属于某个分党委或支部。", hint="请不填分党委和支部。", field="committee" if committee else "branch")
     return None, None
 
 
@@ -90,7 +90,7 @@ def _user(s: Session, name: str) -> User:
 
 
 def add(ws: Workspace, name: str, role: str, committee: str | None = None, branch: str | None = None, email: str = "") -> User:
-    """Add a user (org only). A committee user needs --committee, a branch user --branch."""
+    """Add a user (org only). A committee user needs its committee, a branch user its branch."""
     if role not in ROLES:
         raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。", field="role")
     name = values.clean_name(name, "用户名")

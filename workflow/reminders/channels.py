@@ -60,6 +60,7 @@ ENV = {
     "wecom.webhook": "BRANCHFLOW_WECOM_WEBHOOK",
     "dingtalk.webhook": "BRANCHFLOW_DINGTALK_WEBHOOK",
     "dingtalk.secret": "BRANCHFLOW_DINGTALK_SECRET",
+    "base_url": "BRANCHFLOW_BASE_URL",
 }
 PASSWORD_ENV = "BRANCHFLOW_SMTP_PASSWORD"
 HOST_RX = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?")
@@ -67,6 +68,7 @@ CONFIG_ENV = "BRANCHFLOW_CONFIG"
 FILE_KEYS = {
     "channels": None,
     "timeout": None,
+    "base_url": None,
     "smtp": ("host", "port", "security", "user", "from"),
     "wecom": ("webhook",),
     "dingtalk": ("webhook", "secret"),
@@ -83,6 +85,7 @@ class Settings:
     dingtalk_webhook: str = field(default="", repr=False)
     dingtalk_secret: str = field(default="", repr=False)
     timeout: float = 10.0
+    base_url: str = ""  # the web app's address: reminders link to each case's page under it
 
     def describe(self) -> list[str]:
         """One line per channel for people and logs, with no password, secret or token in it."""
@@ -111,7 +114,7 @@ def _read_file(path: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"找不到提醒渠道配置文件：{p}。请检查 --config 或 {CONFIG_ENV}。") from None
+        raise UsageError(f"找不到提醒渠道配置文件：{p}。", hint=f"请检查配置文件的路径或 {CONFIG_ENV}。", field="config") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"提醒渠道配置文件 {p} 不是合法的 TOML：{exc}。") from None
     for key, value in data.items():
@@ -199,7 +202,12 @@ def load(env: Mapping[str, str], path: str | None = None) -> Settings:
     for key, url in (("wecom.webhook", wecom), ("dingtalk.webhook", dingtalk)):
         if url:
             _check_url(url, where[key])
-    return Settings(names, smtp, wecom, dingtalk, raw.get("dingtalk.secret", "").strip(), timeout)
+    base_url = raw.get("base_url", "").strip()
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise UsageError(f"{where['base_url']} 应是 http(s) 地址，如 https://branchflow.example.edu.cn。", field="base_url", value=base_url)
+    if base_url:
+        _check_url(base_url, where["base_url"])
+    return Settings(names, smtp, wecom, dingtalk, raw.get("dingtalk.secret", "").strip(), timeout, base_url)
 
 
 def _check_host(host: str, where: str) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from workflow import access
 from workflow.dates import clock
@@ -114,7 +114,15 @@ def waiting_elsewhere(store: Store, channels: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def claim(store: Store, spec: Spec, now: datetime, owner: str, channel: str, recipient: str) -> tuple[Claim | None, int]:
+def is_org_address(session: Session, recipient: str) -> bool:
+    """Whether a recipient is one of org's users (told the commands when there is no web address to link to)."""
+    q = select(col(User.id)).where(func.lower(col(User.email)) == recipient.strip().lower(), col(User.role) == access.ORG)
+    return session.execute(q.limit(1)).first() is not None
+
+
+def claim(
+    store: Store, spec: Spec, now: datetime, owner: str, channel: str, recipient: str, base_url: str = ""
+) -> tuple[Claim | None, int]:
     """Lease one recipient's due rows for one channel; cancel those whose case moved on.
 
     Returns the claim (None when nothing is left to send) and how many rows were cancelled.
@@ -185,7 +193,8 @@ def claim(store: Store, spec: Spec, now: datetime, owner: str, channel: str, rec
         ).scalar_one()
         assert attempt_id is not None
         conn.execute(update(Outbox).where(col(Outbox.id).in_(ids)).values(delivery_id=delivery.id))
-        message = Message(channel, recipient, name, title, body(name, items, now), key, ids, now, delivery.attempts)
+        text = body(name, items, now, base_url=base_url, for_org=base_url != "" or is_org_address(s, recipient))
+        message = Message(channel, recipient, name, title, text, key, ids, now, delivery.attempts)
         cases = tuple(dict.fromkeys(i.case_id for i in items))
         return Claim(owner, message, delivery.id, attempt_id, cases, resend), len(stale)
 
@@ -292,6 +301,7 @@ def deliver(
     channels: Mapping[str, Channel],
     should_stop: Callable[[], bool] = lambda: False,
     owner: str | None = None,
+    base_url: str = "",
 ) -> tuple[list[Result], int]:
     """Send every due message, one recipient and channel at a time; stop between messages when asked.
 
@@ -305,7 +315,7 @@ def deliver(
     for channel, recipient in groups(store, now, list(channels)):
         if should_stop():
             break
-        c, dropped = claim(store, spec, now, owner, channel, recipient)
+        c, dropped = claim(store, spec, now, owner, channel, recipient, base_url)
         cancelled += dropped
         if c is None:
             continue
@@ -323,21 +333,6 @@ def deliver(
 
 
 # ---------------------------------------------------------------- the `outbox` command
-
-OUTBOX_HEADERS = {
-    "id": "编号",
-    "case": "申报",
-    "state_label": "阶段",
-    "offset": "提醒",
-    "due_at": "截止时间",
-    "recipient": "收件人",
-    "channel": "渠道",
-    "status": "状态",
-    "attempts": "尝试次数",
-    "next_try_at": "下次尝试",
-    "last_error": "最近错误",
-}
-
 
 def listing(ws: Workspace, status: str | None = None, case_id: int | None = None) -> list[dict[str, Any]]:
     """Outbox rows, newest first, optionally of one status or one case (org only)."""
@@ -378,7 +373,7 @@ def retry(ws: Workspace, outbox_id: int) -> dict[str, Any]:
         access.require_org(ws.actor(s), "重试提醒")
         row = s.get(Outbox, outbox_id) if values.fits(outbox_id) else None
         if row is None:
-            raise NotFound(f"发件箱中没有编号为 {outbox_id} 的提醒：请用 branchflow outbox --status failed 查看。")
+            raise NotFound(f"发件箱中没有编号为 {outbox_id} 的提醒。", hint="请在发送失败的提醒中查看编号。", field="outbox_id", value=outbox_id)
         if row.status != "failed":
             raise Refused(f"提醒 {outbox_id} 的状态是 {row.status}，只有 failed（发送失败）的提醒可以重试。")
         row.status = "pending"

@@ -259,10 +259,12 @@ def sweep(
     digest: bool = False,
     dry_run: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
+    base_url: str = "",
 ) -> SweepReport:
     """One sweep at `ws.now`: queue what is due (and org's digest if asked), then deliver it.
 
-    With `dry_run` nothing is written or sent: the report lists what would go out.
+    With `dry_run` nothing is written or sent: the report lists what would go out. `base_url` is the web
+    app's address (configuration: BRANCHFLOW_BASE_URL): messages then link to each case's page.
     """
     spec, now, names = ws.spec, ws.now, list(channels)
     report = SweepReport(now, dry_run)
@@ -270,7 +272,7 @@ def sweep(
         with ws.store.read() as s:
             access.require_org(ws.actor(s), "发送提醒")
             report.queued, report.no_recipient = decide(s, spec, now, names, digest)
-        report.results, report.previews = _preview(ws, report.queued, names)
+        report.results, report.previews = _preview(ws, report.queued, names, base_url)
         return report
     with ws.store.write() as s:
         access.require_org(ws.actor(s), "发送提醒")
@@ -279,7 +281,7 @@ def sweep(
     if report.no_recipient:
         listed = "、".join(f"{cid}（{spec.label(st)}）" for cid, st in report.no_recipient)
         log.warning("这些申报没有可提醒的人（无邮箱）：%s。请在支部名单或用户中补充邮箱。", listed)
-    report.results, report.cancelled = outbox.deliver(ws.store, spec, now, channels, should_stop)
+    report.results, report.cancelled = outbox.deliver(ws.store, spec, now, channels, should_stop, base_url=base_url)
     report.waiting = outbox.waiting_elsewhere(ws.store, names)
     return report
 
@@ -321,7 +323,9 @@ class Preview:
     outbox_ids: tuple[int, ...]  # rows already waiting in the outbox (planned rows have none yet)
 
 
-def _preview(ws: Workspace, queued: Sequence[Planned], channels: Sequence[str]) -> tuple[list[Result], list[Preview]]:
+def _preview(
+    ws: Workspace, queued: Sequence[Planned], channels: Sequence[str], base_url: str = ""
+) -> tuple[list[Result], list[Preview]]:
     """What a sweep would send, message by message: the rows it would queue plus those already waiting,
     composed exactly as the sender composes them (subject, text)."""
     spec, now = ws.spec, ws.now
@@ -383,7 +387,7 @@ def _preview(ws: Workspace, queued: Sequence[Planned], channels: Sequence[str]) 
                     recipient,
                     name,
                     title,
-                    body(name, items, now),
+                    body(name, items, now, base_url=base_url, for_org=base_url != "" or outbox.is_org_address(s, recipient)),
                     tuple(
                         PreviewItem(row.case_id, row.kind, kind_label(row.kind, row.offset), clock.from_db(row.due_at)) for row, _ in rows
                     ),

@@ -178,8 +178,17 @@ def subject(items: Sequence[Item], now: datetime) -> str:
     return f"{SUBJECT_PREFIX}{'，'.join(parts)}（{clock.show_day(now)}）"
 
 
-def body(recipient_name: str, items: Sequence[Item], now: datetime) -> str:
-    """The Chinese text: a section per kind, one entry per case, with what to do."""
+def case_link(base_url: str, case_id: int) -> str:
+    """The web page of a case under the configured base URL."""
+    return f"{base_url.rstrip('/')}/cases/{case_id}"
+
+
+def body(recipient_name: str, items: Sequence[Item], now: datetime, *, base_url: str = "", for_org: bool = True) -> str:
+    """The Chinese text: a section per kind, one entry per case, with what to do.
+
+    Where to see more: with a base URL (the web app), a link per case; without one, org's staff (who run
+    the command line) are told the commands, and branch and committee contacts whom to ask.
+    """
     lines = [f"{recipient_name}：您好！", ""]
     sections = [
         ("before", "以下申报即将到期，请在截止前完成："),
@@ -198,6 +207,7 @@ def body(recipient_name: str, items: Sequence[Item], now: datetime) -> str:
                 lines.append(
                     f"{n}. 申报 {it.case_id} · {it.branch}（{it.committee}） · {it.state_label} · 负责方：{it.owner_label}"
                     f" · 截止 {_when(it, now)}"
+                    + (f" · {case_link(base_url, it.case_id)}" if base_url else "")
                 )
         else:
             for n, it in enumerate(chosen, 1):
@@ -205,8 +215,11 @@ def body(recipient_name: str, items: Sequence[Item], now: datetime) -> str:
                 lines.append(f"   阶段：{it.state_label}")
                 lines.append(f"   截止：{_when(it, now)}")
                 lines.append(f"   需要做的：{it.action}")
+                if base_url:
+                    lines.append(f"   详情：{case_link(base_url, it.case_id)}")
         lines.append("")
-    lines.append("查看详情：branchflow case show 申报编号；逾期清单：branchflow overdue。")
+    if not base_url:
+        lines.append("查看详情：branchflow case show 申报编号；逾期清单：branchflow overdue。" if for_org else "如需查看申报详情，请联系党委组织部。")
     lines.append("—— 特色支部创建工作流（Branchflow）自动发送，请勿直接回复。")
     return "\n".join(lines)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -20,7 +18,6 @@ from workflow import access
 from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Branch, CampaignDue, Case, Committee
-from workflow.errors import NotFound, UsageError
 from workflow.workspace import Workspace
 
 PRODID = "-//Branchflow//特色支部创建//ZH"
@@ -91,14 +88,25 @@ def render(events: list[Event], name: str, now: datetime) -> str:
     return "".join(fold(line) + "\r\n" for line in lines)
 
 
-def export(ws: Workspace, path: str | Path, committee: str | None = None, year: int | None = None) -> dict[str, Any]:
-    """Write the campaign's due dates (and the cases whose own due date differs) to an .ics file."""
+@dataclass(frozen=True)
+class Calendar:
+    """An .ics text and what it holds; `scoped`: only the cases in the actor's charge (a committee or a branch)."""
+
+    text: str
+    campaign: int
+    events: int
+    case_events: int
+    scoped: bool
+
+
+def export(ws: Workspace, committee: str | None = None, year: int | None = None) -> Calendar:
+    """The campaign's due dates (and the cases whose own due date differs) as iCalendar text."""
     spec = ws.spec
     with ws.store.read() as s:
         actor = ws.actor(s)
         campaign = ws.campaign(s, year)
-        if committee and s.execute(select(col(Committee.id)).where(col(Committee.name) == values.normal_name(committee))).first() is None:
-            raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
+        if committee:
+            access.committee_id(s, committee)
         dues = {d.state: d.due_at for d in s.execute(select(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id)).scalars()}
         q = (
             select(col(Case.id), col(Case.state), col(Case.due_at), col(Case.version), col(Branch.name), col(Committee.name))
@@ -148,11 +156,5 @@ def export(ws: Workspace, path: str | Path, committee: str | None = None, year: 
             )
         )
         extra += 1
-    text = render(events, campaign.label, ws.now)
-    target = Path(path)
-    try:
-        target.write_bytes(text.encode("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"无法写入日历文件 {target}：{exc.strerror}。") from None
-    access_note = "" if access.is_org(actor) else "（仅含您管辖范围内的申报）"
-    return {"file": str(target), "campaign": campaign.year, "events": len(events), "case_events": extra, "note": access_note}
+    scoped = not access.is_org(actor)
+    return Calendar(render(events, campaign.label, ws.now), campaign.year, len(events), extra, scoped)

@@ -16,31 +16,6 @@ from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, Hi
 from workflow.errors import NotFound, UsageError
 from workflow.workspace import Workspace
 
-CASE_HEADERS = {
-    "id": "编号",
-    "branch": "支部",
-    "committee": "分党委",
-    "title": "项目名称",
-    "state": "状态",
-    "state_label": "状态名称",
-    "owner": "负责方",
-    "due_at": "截止时间",
-    "version": "版本",
-}
-OVERDUE_HEADERS = {**CASE_HEADERS, "days_overdue": "逾期天数"}
-HISTORY_HEADERS = {
-    "at": "时间",
-    "actor": "操作人",
-    "role": "角色",
-    "on_behalf_of": "代为",
-    "trigger": "操作",
-    "source": "原状态",
-    "dest": "新状态",
-    "inputs": "输入",
-    "comment": "说明",
-}
-
-
 # The audit rows of the expert panel (review_assign, review_unassign, review_score): org's eyes only.
 REVIEW_PREFIX = "review_"
 
@@ -55,11 +30,7 @@ def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Ac
     q = q.where(col(Case.campaign_id) == campaign.id)
     committee_id = None
     if committee:
-        committee_id = session.execute(
-            select(col(Committee.id)).where(col(Committee.name) == values.normal_name(committee))
-        ).scalar_one_or_none()
-        if committee_id is None:
-            raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
+        committee_id = access.committee_id(session, committee)
     if actor.role == "committee":
         q = q.join(Branch, col(Branch.id) == col(Case.branch_id)).where(col(Branch.committee_id) == actor.committee_id)
         if committee_id is not None:

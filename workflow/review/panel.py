@@ -54,7 +54,7 @@ def find_reviewer(session: Session, name: str) -> Reviewer:
     """A reviewer by user name, or NotFound / a usage error when the user is not a reviewer."""
     user = session.execute(select(User).where(col(User.name) == normal_name(name))).scalars().first()
     if user is None or user.id is None:
-        raise NotFound(f"没有用户 {name!r}：请检查评审专家的用户名，或先用 user add {name} --role reviewer 添加。")
+        raise NotFound(f"没有用户 {name!r}。", hint="请检查评审专家的用户名，或先添加这位评审专家。", field="reviewer", value=name)
     if not access.is_reviewer(Actor(user.id, user.name, user.role, user.committee_id, user.branch_id, user.email)):
         raise UsageError(f"用户 {user.name} 的角色是 {user.role}，不是评审专家（reviewer）：只能分配评审专家。")
     return Reviewer(user.id, user.name, user.committee_id, user.email)
@@ -87,7 +87,7 @@ def _assigned(session: Session, case_id: int) -> dict[int, Review]:
 def assign(ws: Workspace, case_id: int, names: Sequence[str]) -> dict[str, Any]:
     """Assign reviewers to one case (org); a conflict of interest refuses the whole command."""
     if not names:
-        raise UsageError("请用 --reviewer 指定至少一位评审专家。")
+        raise UsageError("没有指定评审专家。", hint="请指定至少一位评审专家。", field="reviewer")
     spec = ws.spec
     with ws.store.write() as s:
         actor = ws.actor(s)
@@ -131,7 +131,7 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
         raise Refused(f"只能为处于{where}的申报分配评审专家，不能为“{spec.label(state)}”的申报分配。")
     panel = list(dict.fromkeys(normal_name(n) for n in names if normal_name(n)))
     if not panel:
-        raise UsageError("请用 --reviewers 列出评审专家，如 --reviewers 专家甲,专家乙,专家丙。")
+        raise UsageError("没有列出评审专家。", hint="请列出评审专家（用逗号分隔）。", field="reviewers")
     if not 1 <= per_case <= len(panel):
         raise UsageError(f"--per-case 应在 1 到评审专家人数 {len(panel)} 之间，实际是 {per_case}。")
     with ws.store.write() as s:
@@ -192,7 +192,9 @@ def unassign(ws: Workspace, case_id: int, name: str) -> dict[str, Any]:
         reviewer = find_reviewer(s, name)
         found = _assigned(s, row.id).get(reviewer.id)
         if found is None:
-            raise NotFound(f"评审专家 {reviewer.name} 没有被分配到申报 {row.id}：请用 review list --reviewer {reviewer.name} 查看。")
+            raise NotFound(
+            f"评审专家 {reviewer.name} 没有被分配到申报 {row.id}。", hint="请查看分配给这位评审专家的申报。", field="reviewer", value=reviewer.name
+        )
         if found.submitted_at is not None:
             raise Refused(f"评审专家 {reviewer.name} 已提交申报 {row.id} 的评分，不能再取消分配。")
         require_in_review(spec, row, "取消分配评审专家")

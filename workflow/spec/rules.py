@@ -103,7 +103,7 @@ def r1_attested(f: Facts) -> str | None:
     """R1: the committee attests basic conditions and true, accurate, feasible material."""
     if f.inputs.get("attest") is True:
         return None
-    return "R1 基本条件：提交时分党委须确认支部具备基本条件、材料真实准确可行（请加 --data attest=true）。"
+    return "R1 基本条件：提交时分党委须确认支部具备基本条件、材料真实准确可行（attest）。"
 
 
 @condition("R2", needs=("participation", "waivers"))
@@ -111,7 +111,7 @@ def r2_no_repeat(f: Facts) -> str | None:
     """R2: a branch that took part last year does not take part, unless org waived it."""
     if not f.took_part_last_year or f.model_in_cycle or "R2" in f.waived:
         return None
-    return "R2 不重复参与：该支部上一年度已参与创建，原则上不参加本年度；如确需参加，请党委组织部登记例外（waive --rule R2）。"
+    return "R2 不重复参与：该支部上一年度已参与创建，原则上不参加本年度；如确需参加，请党委组织部登记例外。"
 
 
 @condition("R3", needs=("live",))
@@ -162,7 +162,7 @@ def r7_complete_plan(f: Facts) -> str | None:
     missing = [label for key, label in PLAN_FIELDS.items() if not (f.plan.get(key) or "").strip()]
     if not missing:
         return None
-    return f"R7 方案不完整：缺少{'、'.join(missing)}；请用 case set 补全后再提交。"
+    return f"R7 方案不完整：缺少{'、'.join(missing)}；请补全后再提交。"
 
 
 @condition("R8", needs=("attachments",))
@@ -171,7 +171,7 @@ def r8_attachments(f: Facts) -> str | None:
     missing = [label for kind, label in ATTACHMENT_KINDS.items() if kind not in f.attachments]
     if not missing:
         return None
-    return f"R8 申报材料：缺少{'、'.join(missing)}；请用 case attach 上传后再提交。"
+    return f"R8 申报材料：缺少{'、'.join(missing)}；请上传后再提交。"
 
 
 @condition("R8")
@@ -179,7 +179,7 @@ def r8_on_time(f: Facts) -> str | None:
     """R8: no submission after the due date unless org extended the case."""
     if f.due_at is None or f.now <= f.due_at:
         return None
-    return f"R8 申报截止：申报已于 {clock.show(f.due_at)} 截止；如需补报，请党委组织部为该申报延期（extend）。"
+    return f"R8 申报截止：申报已于 {clock.show(f.due_at)} 截止；如需补报，请党委组织部为该申报延期。"
 
 
 @condition("R8")

@@ -1,0 +1,254 @@
+"""Words at the edge: the Chinese label of every id the library uses, and every result as a plain dict.
+
+Library functions return typed results (dataclasses, TypedDicts); a front end turns them into what it
+shows with the functions here, so the CLI's `--json` and tables, the exports and the web pages say the
+same thing in the same words. A dict here is exactly what `--json` prints (datetimes are left as
+datetimes: the JSON writer formats them, a table shows them with `cell`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from workflow import access
+from workflow.dates import clock
+from workflow.db.schema import Upgrade
+from workflow.intake import case_import, roster
+from workflow.lifecycle.engine import Fired, Option
+from workflow.reminders.transports import KIND_LABELS
+from workflow.reports.ics import Calendar
+from workflow.spec import Spec, rules
+
+# ---------------------------------------------------------------- labels
+
+ROLES: Mapping[str, str] = access.ROLE_LABELS  # the short names, as tables and messages say them
+ATTACHMENT_KINDS: Mapping[str, str] = rules.ATTACHMENT_KINDS
+PLAN_FIELDS: Mapping[str, str] = rules.PLAN_FIELDS
+REMINDER_KINDS: Mapping[str, str] = KIND_LABELS
+OUTBOX_STATUSES = {"pending": "待发送", "sent": "已发送", "failed": "发送失败", "cancelled": "已作废"}
+SEND_STATUSES = {"sent": "已发送", "retry": "稍后重试", "failed": "失败", "dry-run": "将发送"}
+IMPORT_ACTIONS = {"created": "新建", "updated": "更新", "unchanged": "未变"}
+# History rows that are not transitions of states.yaml (their trigger names are reserved).
+RECORD_TRIGGERS = {"create": "新建申报", "edit": "修改申报", "attach": "上传附件", "extend": "延期", "waive": "登记规则例外"}
+# The inputs those rows carry, besides the plan fields and the transitions' declared inputs.
+RECORD_INPUTS = {
+    "title": "项目名称",
+    "theme": "创建方向",
+    "theme_note": "方向说明",
+    "kind": "附件类型",
+    "name": "文件名",
+    "sha256": "sha256",
+    "size": "大小（字节）",
+    "from": "原截止时间",
+    "until": "新截止时间",
+    "state": "阶段",
+    "rule": "规则",
+}
+
+CASE_FIELDS = {
+    "id": "编号",
+    "campaign": "年度",
+    "branch": "支部",
+    "committee": "分党委",
+    "title": "项目名称",
+    "theme": "创建方向",
+    "theme_note": "方向说明",
+    **rules.PLAN_FIELDS,
+    "state_label": "状态",
+    "owner": "负责方",
+    "due_at": "截止时间",
+    "version": "版本",
+    "score": "评审分",
+}
+CASE_HEADERS = {
+    "id": "编号",
+    "branch": "支部",
+    "committee": "分党委",
+    "title": "项目名称",
+    "state": "状态",
+    "state_label": "状态名称",
+    "owner": "负责方",
+    "due_at": "截止时间",
+    "version": "版本",
+}
+OVERDUE_HEADERS = {**CASE_HEADERS, "days_overdue": "逾期天数"}
+HISTORY_HEADERS = {
+    "at": "时间",
+    "actor": "操作人",
+    "role": "角色",
+    "on_behalf_of": "代为",
+    "trigger": "操作",
+    "source": "原状态",
+    "dest": "新状态",
+    "inputs": "输入",
+    "comment": "说明",
+}
+OUTBOX_HEADERS = {
+    "id": "编号",
+    "case": "申报",
+    "state_label": "阶段",
+    "offset": "提醒",
+    "due_at": "截止时间",
+    "recipient": "收件人",
+    "channel": "渠道",
+    "status": "状态",
+    "attempts": "尝试次数",
+    "next_try_at": "下次尝试",
+    "last_error": "最近错误",
+}
+USER_HEADERS = {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱"}
+BRANCH_HEADERS = {
+    "id": "编号",
+    "committee": "分党委",
+    "name": "支部",
+    "members": "党员",
+    "contact": "联系人",
+    "email": "邮箱",
+    "took_part_last_year": "上年度参与",
+    "model_branch": "样板支部",
+    "cycle": "培育周期",
+}
+SEND_HEADERS = {"channel": "渠道", "recipient": "收件人", "cases": "申报", "status": "状态", "error": "错误"}
+
+
+def role(spec: Spec | None, role_id: str) -> str:
+    """A role's label: the short name (党委组织部, 分党委, …), else the spec's, else the id."""
+    if role_id in ROLES:
+        return ROLES[role_id]
+    return spec.roles.get(role_id, role_id) if spec else role_id
+
+
+def state(spec: Spec, state_id: str) -> str:
+    """A state's label from states.yaml (the id when the spec does not know it)."""
+    return spec.label(state_id) if state_id else ""
+
+
+def trigger(spec: Spec, name: str) -> str:
+    """A trigger's label: the transition's in states.yaml, or the record a history row stands for."""
+    t = spec.by_trigger.get(name)
+    return t.label if t else RECORD_TRIGGERS.get(name, name)
+
+
+def input_name(spec: Spec, trigger_name: str, name: str) -> str:
+    """An input's label: declared on the transition, a plan field, or one of the record rows' inputs."""
+    t = spec.by_trigger.get(trigger_name)
+    for i in t.inputs if t else ():
+        if i.name == name and i.label:
+            return i.label
+    return rules.PLAN_FIELDS.get(name) or RECORD_INPUTS.get(name, name)
+
+
+def inputs(spec: Spec, trigger_name: str, values: Mapping[str, Any]) -> str:
+    """A history row's inputs as people write them: `预期成果=…；进度安排=…`."""
+    return "；".join(f"{input_name(spec, trigger_name, k)}={_value(trigger_name, k, v)}" for k, v in values.items())
+
+
+def _value(trigger_name: str, key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if key == "kind" and value in ATTACHMENT_KINDS:
+        return ATTACHMENT_KINDS[value]
+    if key in ("from", "until") and isinstance(value, str) and value:
+        try:
+            return clock.show(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return "" if value is None else str(value)
+
+
+def cell(value: Any, limit: int = 60) -> str:
+    """A value as one table cell: times in Asia/Shanghai, 是/否, `key=value；…` for a dict, cut at `limit`."""
+    if isinstance(value, datetime):
+        return clock.show(value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dict):
+        value = "；".join(f"{k}={cell(v, 24)}" for k, v in value.items())
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- results as plain dicts
+
+
+def user_added(name: str, role_id: str, email: str) -> dict[str, Any]:
+    """`user add`."""
+    return {"name": name, "role": role_id, "email": email}
+
+
+def roster_imported(r: roster.Imported) -> dict[str, Any]:
+    """`roster import`: what was created and updated."""
+    return {
+        "encoding": r.encoding,
+        "rows": r.rows,
+        "committees_created": r.committees_created,
+        "branches_created": r.branches_created,
+        "branches_updated": r.branches_updated,
+    }
+
+
+def cases_imported(r: case_import.Imported) -> dict[str, Any]:
+    """`case import`: counts, and per row the case and what happened to it."""
+    return {
+        "encoding": r.encoding,
+        "rows": r.rows,
+        "created": r.created,
+        "updated": r.updated,
+        "unchanged": r.unchanged,
+        "attachments": r.attachments,
+        "cases": r.cases,
+    }
+
+
+def fired(f: Fired, spec: Spec) -> dict[str, Any]:
+    """`advance`: where the case went, its new due date and version."""
+    return {
+        "id": f.case_id,
+        "branch": f.branch,
+        "committee": f.committee,
+        "trigger": f.trigger,
+        "source": f.source,
+        "state": f.dest,
+        "state_label": spec.label(f.dest),
+        "due_at": f.due_at,
+        "version": f.version,
+    }
+
+
+def options(found: Sequence[Option]) -> list[dict[str, Any]]:
+    """`triggers`: what the actor may do now, with its inputs and what blocks it."""
+    return [
+        {
+            "trigger": o.trigger,
+            "label": o.label,
+            "dest": o.dest,
+            "dest_label": o.dest_label,
+            "allowed": o.allowed,
+            "blocked_by": list(o.blocked_by),
+            "inputs": [{"name": i.name, "type": i.type, "required": i.required, "label": i.label} for i in o.inputs],
+        }
+        for o in found
+    ]
+
+
+def upgraded(done: Upgrade) -> dict[str, Any]:
+    """`db upgrade`: the schema revision before and after."""
+    return {"before": done.before, "after": done.after, "adopted": done.adopted}
+
+
+def copied(counts: Mapping[str, int]) -> dict[str, Any]:
+    """`db copy`: rows per table and in all."""
+    return {"tables": dict(counts), "rows": sum(counts.values())}
+
+
+def copied_rows(counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """`db copy` as table rows."""
+    return [{"table": name, "rows": n} for name, n in counts.items()]
+
+
+def calendar(c: Calendar, file: str) -> dict[str, Any]:
+    """`calendar`: the file written and the events in it."""
+    note = "（仅含您管辖范围内的申报）" if c.scoped else ""
+    return {"file": file, "campaign": c.campaign, "events": c.events, "case_events": c.case_events, "note": note}
