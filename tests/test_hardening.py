@@ -652,9 +652,7 @@ def test_13_a_hard_link_in_case_import_is_refused_whatever_it_points_to(db: Bf, 
     before = snapshot(db)
     for cell, phrase in rows.items():
         sheet = sheet_dir / "汇总.csv"
-        sheet.write_text(
-            f"{PLAN_HEAD}\n文法学院第1学生党支部,题目,人才培养,,成果,进度,创新,推广,学习,{cell},\n", encoding="utf-8"
-        )
+        sheet.write_text(f"{PLAN_HEAD}\n文法学院第1学生党支部,题目,人才培养,,成果,进度,创新,推广,学习,{cell},\n", encoding="utf-8")
         result = db("case", "import", str(sheet), user="wenfa")
         assert result.exit_code == 2, result.output
         assert phrase in result.stderr and "Traceback" not in result.output, result.stderr
@@ -679,3 +677,40 @@ def test_16_the_last_second_of_the_due_day_is_on_time_and_days_overdue_are_calen
         found = {c["id"]: c["days_overdue"] for c in db.json("overdue", user="zzb", now=moment)}
         assert found.get(2) == days, (moment, found)
     assert 2 not in {c["id"] for c in db.json("overdue", user="zzb", now="2024-05-17T23:59:59.9")}
+
+
+# ---------------------------------------------------------------- 15 no spurious conflicts between waive and extend
+
+
+@pytest.mark.skipif(not __import__("conftest").PG, reason="PostgreSQL not reachable")
+def test_15_concurrent_waive_and_extend_never_refuse_each_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from conftest import drop_pg_schema, make_pg_url
+
+    url = make_pg_url()
+    monkeypatch.setenv("BRANCHFLOW_FILES", str(tmp_path / "files"))
+    try:
+        b = Bf(url, tmp_path)
+        seed_roster_and_users(b)
+        ids = [ready_case(b, name) for name in ("文法学院第1学生党支部", "文法学院第2教工党支部", "文法学院第3教工党支部")]
+        ids.append(ready_case(b, "外国语学院第3教工党支部", "waiguo"))
+        before = {cid: b.json("case", "show", str(cid), user="zzb")["version"] for cid in ids}
+        cli = [sys.executable, str(Path(__file__).resolve().parents[1] / "cli.py"), "--db", url, "--now", "2024-04-26T09:00", "--as", "zzb"]
+        for round_ in range(2):
+            # Eight processes at once: a waive and an extend on each case (the same case: they wait, not fail).
+            procs = [
+                subprocess.Popen([*cli, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for cid in ids
+                for argv in (
+                    ["waive", str(cid), "--rule", "R2", "--reason", "同意"],
+                    ["extend", str(cid), "--until", f"2024-06-1{round_}", "--reason", "延期"],
+                )
+            ]
+            outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+            assert all(code == 0 for code, _ in outcomes), outcomes
+        after = {cid: b.json("case", "show", str(cid), user="zzb")["version"] for cid in ids}
+        assert after == {cid: v + 4 for cid, v in before.items()}  # no update lost either
+    finally:
+        drop_pg_schema(url)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from workflow import access
@@ -18,6 +20,8 @@ from workflow.lifecycle import repository
 from workflow.lifecycle.repository import load_case
 from workflow.workspace import Workspace
 
+T = TypeVar("T")
+
 
 def _need_reason(reason: str) -> None:
     values.check_text(reason, "原因（--reason）", multiline=True)
@@ -25,12 +29,34 @@ def _need_reason(reason: str) -> None:
         raise UsageError("没有写明原因（会记入审计记录）。", hint="请写明原因。", field="reason")
 
 
+def _lock_case(s: Session, case_id: int) -> None:
+    """Lock this one case's row (PostgreSQL; SQLite's writer is alone already) before reading it, so that a
+    concurrent change of the same case waits instead of failing the version check, and other cases never wait."""
+    if values.fits(case_id):
+        s.execute(select(col(Case.id)).where(col(Case.id) == case_id).with_for_update())
+
+
+def _once_more_on_serialization_failure(action: Callable[[], T]) -> T:
+    """Run a write; a PostgreSQL serialization failure or deadlock (nothing the user did) is retried once."""
+    try:
+        return action()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in ("40001", "40P01"):
+            raise
+    return action()
+
+
 def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> dict[str, object]:
     """Give one case a new due date in its current state."""
     _need_reason(reason)
+    return _once_more_on_serialization_failure(lambda: _extend_case(ws, case_id, until, reason))
+
+
+def _extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> dict[str, object]:
     with ws.store.write() as s:
         actor = ws.actor(s)
         access.require_org(actor, "延期")
+        _lock_case(s, case_id)
         row = load_case(s, case_id)
         if ws.spec.by_id[row.state].terminal:
             raise Refused(f"申报 {case_id} 已是终止状态“{ws.spec.label(row.state)}”，无需延期。")
@@ -38,7 +64,9 @@ def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> di
             raise UsageError(f"新的截止时间 {clock.show(until)} 已经过去：请给一个以后的日期。")
         repository.update_case(s, case_id, row.version, ws.now, due_at=clock.to_db(until))
         old = row.due_at
-        repository.record(s, actor, case_id, "extend", row.state, row.state, {"from": clock.iso(old), "until": clock.iso(until)}, ws.now, reason)
+        repository.record(
+            s, actor, case_id, "extend", row.state, row.state, {"from": clock.iso(old), "until": clock.iso(until)}, ws.now, reason
+        )
         return {"case": case_id, "state": row.state, "from": old, "until": until}
 
 
@@ -95,7 +123,9 @@ def move_state_due(
     moved = [cid for cid, due in rows if due != new and (due is None or due == stored_db or due < new)]
     stored = clock.from_db(stored_db) if stored_db is not None else None
     if moved:
-        s.execute(update(Case).where(col(Case.id).in_(moved)).values(version=col(Case.version) + 1, **repository.touched({"due_at": new}, now)))
+        s.execute(
+            update(Case).where(col(Case.id).in_(moved)).values(version=col(Case.version) + 1, **repository.touched({"due_at": new}, now))
+        )
         row_inputs = {"state": state, "from": clock.iso(stored), "until": clock.iso(until), **(inputs or {})}
         repository.append_history(s, [repository.history_row(cid, actor, now, "extend", state, state, row_inputs, reason) for cid in moved])
     return stored, moved
@@ -108,9 +138,14 @@ def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obje
     allowed = ws.spec.rules.waivable
     if rule not in allowed:
         raise UsageError(f"规则 {rule} 不能豁免；可豁免的规则：{'、'.join(allowed)}。")
+    return _once_more_on_serialization_failure(lambda: _waive(ws, case_id, rule, reason))
+
+
+def _waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, object]:
     with ws.store.write() as s:
         actor = ws.actor(s)
         access.require_org(actor, "登记规则例外")
+        _lock_case(s, case_id)
         row = load_case(s, case_id)
         s.add(Waiver(case_id=case_id, rule=rule, reason=reason, actor=actor.name, at=clock.to_db(ws.now)))
         repository.update_case(s, case_id, row.version, ws.now)
