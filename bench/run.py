@@ -31,6 +31,7 @@ from bench import (
     measure_reminders,
     measure_roster,
     measure_startup,
+    measure_web,
     report,
     timing,
 )
@@ -49,11 +50,12 @@ class Sizes:
     jobs: int
     spiff_overdue: int
     repeat: int
+    web: int  # requests per web page measured
 
 
-FULL = Sizes(roster=100_000, advance=100_000, naive=3_000, spiff=2_000, cases=1_000_000, jobs=10_000, spiff_overdue=10_000, repeat=5)
-QUICK = Sizes(roster=2_000, advance=2_000, naive=100, spiff=50, cases=20_000, jobs=200, spiff_overdue=200, repeat=1)
-SECTIONS = ("startup", "roster", "advance", "queries", "reminders")
+FULL = Sizes(roster=100_000, advance=100_000, naive=3_000, spiff=2_000, cases=1_000_000, jobs=10_000, spiff_overdue=10_000, repeat=5, web=400)
+QUICK = Sizes(roster=2_000, advance=2_000, naive=100, spiff=50, cases=20_000, jobs=200, spiff_overdue=200, repeat=1, web=40)
+SECTIONS = ("startup", "roster", "advance", "queries", "reminders", "web")
 ANALYSIS = Path(__file__).with_name("ANALYSIS.md")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -102,7 +104,7 @@ def run(sizes: Sizes, kinds: list[str], only: set[str], workdir: Path, results: 
                 measure_advance.measure(results, gen, sizes.naive, sizes.spiff)
             finally:
                 db.drop()
-    if "queries" in only or "reminders" in only:
+    if "queries" in only or "reminders" in only or "web" in only:
         for kind in kinds:
             db = backends.create(kind, workdir, "national")
             try:
@@ -116,6 +118,9 @@ def run(sizes: Sizes, kinds: list[str], only: set[str], workdir: Path, results: 
                     measure_queries.measure(results, gen, sizes.repeat)
                     log("SpiffWorkflow: who is overdue")
                     measure_queries.spiff_overdue(results, gen, sizes.spiff_overdue)
+                if "web" in only:  # before the sweep: it reads the campaign as generated
+                    log("web pages under load")
+                    measure_web.measure(results, gen, sizes.web)
                 if "reminders" in only:
                     log("reminder sweep and APScheduler")
                     measure_reminders.measure(results, gen, sizes.jobs, 1)  # the idle sweep costs tens of seconds: once

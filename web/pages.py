@@ -140,7 +140,7 @@ def case_list(
     chips = [{**c, "href": "/cases?" + urlencode({**query, "state": c["state"]})} for c in result["counts"]]
     pages = max(1, -(-result["matched"] // PAGE))
     rows = [{**r, "tag": tag(r, me.ws.now)} for r in result["cases"]]
-    committees = sorted({b["committee"] for b in queries.branches(me.ws)})
+    committees = queries.committee_names(me.ws)
     return render(
         request,
         "cases.html",
@@ -367,25 +367,17 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int 
         from workflow import Workspace
 
         ws = Workspace(ws.store, clock.parse_deadline(asof), me.name)
-    result = queries.status(ws, year=year)
-    matrix: dict[str, dict[str, int]] = {}
-    for row in result["cases"]:
-        matrix.setdefault(row["committee"], {}).setdefault(row["state"], 0)
-        matrix[row["committee"]][row["state"]] += 1
-    states = [st for st in ws.spec.states if any(st.id in m for m in matrix.values())]
-    late = queries.overdue(ws, year=year)
-    per_committee: dict[str, int] = {}
-    for row in late:
-        per_committee[row["committee"]] = per_committee.get(row["committee"], 0) + 1
-    week = [r for r in result["cases"] if r["due_at"] is not None and 0 <= (r["due_at"] - ws.now).total_seconds() <= 7 * 86400]
+    result = queries.board(ws, year=year)
+    states = [ws.spec.by_id[s] for s in result["states"]]
     return render(
         request,
         "board.html",
-        matrix=matrix,
+        matrix=result["matrix"],
         states=states,
-        per_committee=per_committee,
-        late=late,
-        week=week,
+        per_committee=result["overdue_per_committee"],
+        late=result["overdue"],
+        late_total=result["overdue_total"],
+        week=result["week"],
         year=year or "",
         asof=asof,
         ycount=result["total"],

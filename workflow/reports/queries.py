@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from workflow import access
@@ -219,6 +221,77 @@ def overdue(ws: Workspace, committee: str | None = None, year: int | None = None
             row["days_overdue"] = to_row.due(r[5])[1]
             out.append(row)
         return out
+
+
+def committee_names(ws: Workspace, limit: int = 500) -> list[str]:
+    """The names of the committees the actor sees (org and reviewers: all; others: their own), sorted, at
+    most `limit` (a filter's choices: a national roster has tens of thousands)."""
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        q = select(col(Committee.name)).order_by(col(Committee.name)).limit(values.check_int(limit, "limit", low=1))
+        committee_id, _branch = access.roster_scope(actor)
+        if committee_id is not None:
+            q = q.where(col(Committee.id) == committee_id)
+        return [str(n) for n in s.execute(q).scalars()]
+
+
+def board(ws: Workspace, year: int | None = None, *, week_days: int = 7, limit: int = 50) -> dict[str, Any]:
+    """组织部看板 as aggregates: counts per committee and state, overdue per committee, the `limit` most overdue
+    cases and the first `limit` falling due within `week_days` — counted in the database, never by loading
+    every case (a national campaign has a million)."""
+    live = [st.id for st in ws.spec.states if not st.terminal]
+    now_db = clock.to_db(ws.now)
+    soon_db = clock.to_db(ws.now + timedelta(days=week_days))
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        # An alias of branch gives each case's committee (the scope filter may join branch itself).
+        own = aliased(Branch)
+
+        by_state = _scoped(
+            select(col(own.committee_id), col(Case.state), func.count()).select_from(Case).join(own, col(own.id) == col(Case.branch_id)),
+            year,
+            s,
+            ws,
+            actor,
+            None,
+        ).group_by(col(own.committee_id), col(Case.state))
+        late_q = (
+            _scoped(
+                select(col(own.committee_id), func.count()).select_from(Case).join(own, col(own.id) == col(Case.branch_id)),
+                year,
+                s,
+                ws,
+                actor,
+                None,
+            )
+            .where(col(Case.state).in_(live), col(Case.due_at) < now_db)
+            .group_by(col(own.committee_id))
+        )
+        counts = s.execute(by_state).all()
+        late_counts = s.execute(late_q).all()
+        ids = {c for c, _state, _n in counts} | {c for c, _n in late_counts}
+        names: dict[int, str] = {}
+        listed = sorted(ids)
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            names.update(dict(s.execute(select(col(Committee.id), col(Committee.name)).where(col(Committee.id).in_(chunk))).all()))
+        keys = _scoped(select(col(Case.id), col(Case.due_at)).select_from(Case), year, s, ws, actor, None)
+        keys = keys.where(col(Case.state).in_(live), col(Case.due_at) >= now_db, col(Case.due_at) <= soon_db)
+        to_row = _Rows(ws)
+        week = [to_row(r) for r in s.connection().execute(_listed(keys, (col(Case.due_at), col(Case.id)), limit))]
+    matrix: dict[str, dict[str, int]] = {}
+    for committee_id, state, n in counts:
+        matrix.setdefault(names.get(committee_id, ""), {})[state] = n
+    overdue_per_committee = {names.get(c, ""): n for c, n in late_counts}
+    return {
+        "matrix": matrix,
+        "states": [st.id for st in ws.spec.states if any(st.id in row for row in matrix.values())],
+        "overdue_per_committee": overdue_per_committee,
+        "overdue": overdue(ws, year=year, limit=limit),
+        "overdue_total": sum(overdue_per_committee.values()),
+        "week": week,
+        "total": sum(n for _c, _s, n in counts),
+    }
 
 
 def show(ws: Workspace, case_id: int) -> dict[str, Any]:
