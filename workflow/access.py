@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlmodel import Session, col
 
 from workflow.db import values
-from workflow.db.models import Committee, Review
+from workflow.db.models import Branch, Case, Committee, Review
 from workflow.errors import NotFound, PermissionDenied
 from workflow.spec import Spec, TransitionSpec
 
@@ -30,13 +30,53 @@ ORG, COMMITTEE, BRANCH, REVIEWER = "org", "committee", "branch", "reviewer"  # t
 ROLE_LABELS = {"org": "党委组织部", "committee": "分党委", "branch": "党支部", "reviewer": "评审专家"}
 
 
+def is_committee(actor: Actor) -> bool:
+    """A 分党委 user: its own committee's branches and cases."""
+    return actor.role == COMMITTEE
+
+
+def is_branch(actor: Actor) -> bool:
+    """A 党支部 user: its own branch and case."""
+    return actor.role == BRANCH
+
+
+def may_import_cases(actor: Actor) -> bool:
+    """Org, or a committee for its own branches, may import a 申报汇总表."""
+    return is_org(actor) or is_committee(actor)
+
+
+def visible_cases(query: Any, actor: Actor, committee_id: int | None = None) -> Any:
+    """Restrict a query over `cases` to those the actor may see, and to one committee's when `committee_id` is given.
+
+    The one scope rule of every listing (status, overdue, the calendar, advance-many's selection): org sees
+    every case, a committee its committee's, a branch its own, a reviewer those assigned to them. A
+    committee is a subquery on `branches`, not a join, so it fits whatever the query already joins, and a
+    query of org's that names no committee reads `cases` alone.
+    """
+
+    def of_committee(committee: int | None) -> Any:
+        return col(Case.branch_id).in_(select(col(Branch.id)).where(col(Branch.committee_id) == committee))
+
+    if committee_id is not None:
+        query = query.where(of_committee(committee_id))
+    if is_org(actor):
+        return query
+    if is_committee(actor):
+        return query.where(of_committee(actor.committee_id))
+    if is_branch(actor):
+        return query.where(col(Case.branch_id) == actor.branch_id)
+    if is_reviewer(actor):
+        return query.where(col(Case.id).in_(assigned_cases(actor)))
+    return query.where(false())
+
+
 def in_scope(actor: Actor, committee_id: int, branch_id: int) -> bool:
     """Whether the actor may act on a case of this branch (org: every case)."""
-    if actor.role == "org":
+    if is_org(actor):
         return True
-    if actor.role == "committee":
+    if is_committee(actor):
         return actor.committee_id == committee_id
-    if actor.role == "branch":
+    if is_branch(actor):
         return actor.branch_id == branch_id
     return False
 
@@ -51,12 +91,12 @@ def can_read(actor: Actor, committee_id: int, branch_id: int, assigned: bool = F
 
 def is_org(actor: Actor) -> bool:
     """党委组织部: sees and does everything."""
-    return actor.role == "org"
+    return actor.role == ORG
 
 
 def is_reviewer(actor: Actor) -> bool:
     """评审专家: scores the cases assigned to them and sees nothing else."""
-    return actor.role == "reviewer"
+    return actor.role == REVIEWER
 
 
 def sees_panel(actor: Actor) -> bool:
@@ -122,7 +162,7 @@ def require_org(actor: Actor, what: str) -> None:
 
 def may_fire(actor: Actor, transition: TransitionSpec) -> bool:
     """Org may fire any trigger (on behalf of the owner); others only those listing their role."""
-    return actor.role == "org" or actor.role in transition.roles
+    return is_org(actor) or actor.role in transition.roles
 
 
 def require_trigger(actor: Actor, transition: TransitionSpec, spec: Spec) -> None:
@@ -136,7 +176,7 @@ def require_trigger(actor: Actor, transition: TransitionSpec, spec: Spec) -> Non
 
 def on_behalf_of(actor: Actor, transition: TransitionSpec, owner: str | None) -> str:
     """The role org acts for when it fires a trigger that does not list org ('' otherwise)."""
-    if actor.role != "org" or "org" in transition.roles:
+    if not is_org(actor) or ORG in transition.roles:
         return ""
     return owner if owner in transition.roles else transition.roles[0]
 
@@ -144,14 +184,14 @@ def on_behalf_of(actor: Actor, transition: TransitionSpec, owner: str | None) ->
 def acting_for(actor: Actor, owner: str | None) -> str:
     """The role org stands in for when it does the work of a state's owner outside a transition (editing or
     attaching to a committee's draft, importing it); '' when the actor acts in its own right."""
-    if actor.role != "org" or owner is None or owner == "org":
+    if not is_org(actor) or owner is None or owner == ORG:
         return ""
     return owner
 
 
 def sees_contacts(actor: Actor) -> bool:
     """Whether the actor may see contacts' names and e-mails in the part of the roster it sees (not reviewers)."""
-    return actor.role in ("org", "committee", "branch")
+    return is_org(actor) or is_committee(actor) or is_branch(actor)
 
 
 def roster_scope(actor: Actor) -> tuple[int | None, int | None]:
@@ -159,9 +199,9 @@ def roster_scope(actor: Actor) -> tuple[int | None, int | None]:
 
     Org and reviewers see every branch (reviewers without contacts); a committee its own committee's; a
     branch itself only."""
-    if actor.role == "committee":
+    if is_committee(actor):
         return actor.committee_id, None
-    if actor.role == "branch":
+    if is_branch(actor):
         return actor.committee_id, actor.branch_id
     return None, None
 
@@ -169,9 +209,9 @@ def roster_scope(actor: Actor) -> tuple[int | None, int | None]:
 def sees_user(actor: Actor, committee_id: int | None, branch_id: int | None, user_id: int) -> bool:
     """Whether `user list` shows this user to the actor: org everyone; a committee its committee's people (its
     branches' too); a branch and a reviewer only themselves."""
-    if actor.role == "org":
+    if is_org(actor):
         return True
-    if actor.role == "committee":
+    if is_committee(actor):
         return committee_id is not None and committee_id == actor.committee_id
     return user_id == actor.id
 

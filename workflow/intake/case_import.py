@@ -145,7 +145,7 @@ def _import(ws: Workspace, table: tabular.Table, source: str, folder: Path | Non
 
 
 def _require_importer(actor: Actor) -> None:
-    if actor.role not in ("org", "committee"):
+    if not access.may_import_cases(actor):
         raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是 {actor.role}。")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, Integer, bindparam, func, insert, literal, se
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlmodel import Session, col
 
+from workflow import access
 from workflow.access import Actor
 from workflow.db import values
 from workflow.db.models import Branch, Campaign, Case, Committee, History
@@ -147,7 +148,7 @@ class BulkRun:
     def _keyset(self, session: Session, actor: Actor, q: Any) -> list[Any]:
         """The next chunk of `--state` cases, walking the (state, due_at) index: those without a due date by id,
         then by (due_at, id). A keyset, so refused cases are not selected again and every chunk costs the same."""
-        q = _selected(q.where(col(Case.campaign_id) == self.campaign_id, col(Case.state) == self.state), actor, self.committee_id)
+        q = access.visible_cases(q.where(col(Case.campaign_id) == self.campaign_id, col(Case.state) == self.state), actor, self.committee_id)
         conn = session.connection()
         n = self.chunk_size
         due, after = self._after
@@ -330,21 +331,6 @@ def _for_driver(model: Any, values: Mapping[str, Any], dialect: Dialect) -> dict
     return out
 
 
-def _selected(q: Any, actor: Actor, committee_id: int | None) -> Any:
-    """`--state` selects the cases the actor may act on (as `status` lists them), of one committee if asked."""
-
-    def of_committee(committee: int | None) -> Any:
-        return col(Case.branch_id).in_(select(col(Branch.id)).where(col(Branch.committee_id) == committee))
-
-    if committee_id is not None:
-        q = q.where(of_committee(committee_id))
-    if actor.role == "committee":
-        q = q.where(of_committee(actor.committee_id))
-    elif actor.role == "branch":
-        q = q.where(col(Case.branch_id) == actor.branch_id)
-    return q
-
-
 def parse_ids(text: str) -> list[int]:
     """'1,2,3' (spaces and Chinese commas allowed) → [1, 2, 3], duplicates dropped, order kept."""
     out: dict[int, None] = {}
@@ -394,11 +380,7 @@ def advance_many(
         spec.state(state)
     with ws.store.read() as session:
         actor = ws.actor(session)
-        committee_id = None
-        if committee:
-            committee_id = session.execute(select(col(Committee.id)).where(col(Committee.name) == committee)).scalar_one_or_none()
-            if committee_id is None:
-                raise NotFound(f"没有名为“{committee}”的分党委：请检查名称（branch list 可查看）。")
+        committee_id = access.committee_id(session, committee) if committee else None
         campaign_id = None
         if ids is not None:
             ids = list(dict.fromkeys(ids))
@@ -407,7 +389,7 @@ def advance_many(
             campaign = ws.campaign(session, year)
             campaign_id = campaign.id
             q = select(func.count()).select_from(Case).where(col(Case.campaign_id) == campaign_id, col(Case.state) == state)
-            total = int(session.execute(_selected(q, actor, committee_id)).scalar_one())
+            total = int(session.execute(access.visible_cases(q, actor, committee_id)).scalar_one())
     return BulkRun(
         ws,
         transition,

@@ -107,7 +107,7 @@ def _credential(session: Session, user_id: int | None) -> Credential | None:
 
 
 def _require_self_or_org(actor: access.Actor, target: User, what: str) -> None:
-    if actor.role != "org" and actor.id != target.id:
+    if not access.is_org(actor) and actor.id != target.id:
         raise PermissionDenied(f"权限不足：只有党委组织部或用户本人可以{what}；用户 {actor.name} 不能为 {target.name} {what}。")
 
 

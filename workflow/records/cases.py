@@ -57,7 +57,7 @@ def create(
         b = find_branch(session, branch)
         assert b.id is not None
         access.require_scope(actor, b.committee_id, b.id, f"支部“{b.name}”")
-        if actor.role == "branch":
+        if access.is_branch(actor):
             raise access.PermissionDenied("权限不足：申报由分党委推荐建立，党支部用户不能新建申报。")
         campaign = ws.campaign(session, year)
         assert campaign.id is not None

@@ -101,10 +101,10 @@ def _audience(
 ) -> list[_Person]:
     out: dict[str, _Person] = {}
     for kind in who:
-        if kind == "branch" and branch_email:
+        if kind == access.BRANCH and branch_email:
             out.setdefault(branch_email.lower(), _Person(branch_email.lower(), contact or f"{branch_name}联系人"))
-        elif kind in ("committee", "org"):
-            for person in people.get(committee_id if kind == "committee" else "org", ()):
+        elif kind in (access.COMMITTEE, access.ORG):
+            for person in people.get(committee_id if kind == access.COMMITTEE else access.ORG, ()):
                 out.setdefault(person.email, person)
     return list(out.values())
 
@@ -139,10 +139,10 @@ def decide(
     # Who to tell, looked up per committee (org under "org"): one pass over the users, not one per case.
     people: dict[int | str, list[_Person]] = {}
     users = select(col(User.role), col(User.committee_id), col(User.email), col(User.name)).where(
-        col(User.email) != "", col(User.role).in_(("committee", "org"))
+        col(User.email) != "", col(User.role).in_((access.COMMITTEE, access.ORG))
     )
     for role, committee_of, user_email, name in session.execute(users):
-        key: int | str = "org" if role == "org" else committee_of
+        key: int | str = access.ORG if role == access.ORG else committee_of
         people.setdefault(key, []).append(_Person(user_email.strip().lower(), name))
 
     # R13: reviewers (with an email) of the cases with the panel they have not scored yet.
@@ -169,7 +169,7 @@ def decide(
             if policy.overdue_notice:
                 marks.append(("overdue", "overdue", audience))
             if digest:
-                marks.append((f"digest:{today}", "digest", ("org",)))
+                marks.append((f"digest:{today}", "digest", (access.ORG,)))
         else:
             fired = [(fire_at(o, due, policy.send_at), str(o)) for o in policy.offsets(state)]
             past = [f for f in fired if f[0] <= now]

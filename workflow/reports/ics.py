@@ -16,7 +16,6 @@ from sqlmodel import col
 
 from workflow import access
 from workflow.dates import clock
-from workflow.db import values
 from workflow.db.models import Branch, CampaignDue, Case, Committee
 from workflow.workspace import Workspace
 
@@ -105,8 +104,7 @@ def export(ws: Workspace, committee: str | None = None, year: int | None = None)
     with ws.store.read() as s:
         actor = ws.actor(s)
         campaign = ws.campaign(s, year)
-        if committee:
-            access.committee_id(s, committee)
+        committee_id = access.committee_id(s, committee) if committee else None
         dues = {d.state: d.due_at for d in s.execute(select(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id)).scalars()}
         q = (
             select(col(Case.id), col(Case.state), col(Case.due_at), col(Case.version), col(Branch.name), col(Committee.name))
@@ -115,15 +113,7 @@ def export(ws: Workspace, committee: str | None = None, year: int | None = None)
             .where(col(Case.campaign_id) == campaign.id, col(Case.due_at).is_not(None))
             .order_by(col(Case.due_at), col(Case.id))
         )
-        if committee:
-            q = q.where(col(Committee.name) == values.normal_name(committee))
-        if actor.role == "committee":
-            q = q.where(col(Branch.committee_id) == actor.committee_id)
-        elif actor.role == "branch":
-            q = q.where(col(Case.branch_id) == actor.branch_id)
-        if (assigned := access.assigned_cases(actor)) is not None:
-            q = q.where(col(Case.id).in_(assigned))
-        cases = s.execute(q).all()
+        cases = s.execute(access.visible_cases(q, actor, committee_id)).all()
     events = []
     for st in spec.states:
         if st.id not in dues:
