@@ -543,3 +543,16 @@ def test_org_adds_a_user_and_gives_a_temporary_password_others_are_refused(app: 
     assert r.headers["location"] == "/password"
     other, otoken = login(app, "wenfa")
     assert other.post("/users/new", data={**form, "csrf": otoken, "name": "x"}).status_code == 403
+
+
+def test_the_board_shows_org_the_reminder_outbox_by_status(app: Any, db: Bf) -> None:
+    done = db("remind", now="2024-05-03T09:00")
+    assert done.exit_code == 0, done.output
+    statuses = {r["status"] for r in db.json("outbox", user="zzb")}
+    assert statuses
+    c, _ = login(app, "zzb")
+    page = c.get("/board").text
+    assert "提醒发件箱" in page
+    for status in statuses:
+        assert {"pending": "待发", "sent": "已发送", "failed": "失败", "cancelled": "已作废"}[status] in page
+    assert "提醒发件箱" not in login(app, "wenfa")[0].get("/board").text

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from web.context import Me, csrf_checked, current_user, quote, render, web_of
-from workflow import UsageError, attachments, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, present, queries, users
+from workflow import UsageError, attachments, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, outbox, present, queries, users
 
 router = APIRouter()
 PAGE = 20
@@ -369,6 +369,12 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int 
         ws = Workspace(ws.store, clock.parse_deadline(asof), me.name)
     result = queries.board(ws, year=year)
     states = [ws.spec.by_id[s] for s in result["states"]]
+    reminders: dict[str, int] = {}
+    failed: list[dict[str, Any]] = []
+    if _me_row(me)["role"] == "org":  # the outbox is org's (the library refuses anyone else)
+        for row in outbox.listing(ws):
+            reminders[row["status"]] = reminders.get(row["status"], 0) + 1
+        failed = outbox.listing(ws, "failed")
     return render(
         request,
         "board.html",
@@ -381,7 +387,17 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int 
         year=year or "",
         asof=asof,
         ycount=result["total"],
+        reminders=reminders,
+        failed=failed,
+        statuses={"pending": "待发", "sent": "已发送", "failed": "失败", "cancelled": "已作废"},
     )
+
+
+@router.post("/outbox/{outbox_id}/retry")
+def outbox_retry(request: Request, outbox_id: int, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
+    """重新发送: put a failed reminder back in the queue (sent at the next sweep)."""
+    outbox.retry(me.ws, outbox_id)
+    return RedirectResponse("/board", status_code=303)
 
 
 # ---- 批量操作 ----------------------------------------------------------------------------------------
