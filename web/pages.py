@@ -12,7 +12,23 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from web.context import Me, csrf_checked, current_user, quote, render, web_of
-from workflow import UsageError, attachments, auth, bulk, cases, clock, deadlines, engine, errors, export, ics, outbox, present, queries, users
+from workflow import (
+    UsageError,
+    attachments,
+    auth,
+    bulk,
+    cases,
+    clock,
+    deadlines,
+    engine,
+    errors,
+    export,
+    ics,
+    outbox,
+    present,
+    queries,
+    users,
+)
 
 router = APIRouter()
 PAGE = 20
