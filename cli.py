@@ -808,13 +808,21 @@ def case_set(opts: Options, case_id: int, pairs: tuple[str, ...], expect_version
     emit(opts, {"id": case_id, "version": version}, lambda: click.echo(f"已更新申报 {case_id}（第 {version} 版）。"))
 
 
+KIND = click.Choice(["form", "stamped_scan"])
+KIND_HELP = "form=申报表电子版（.doc/.docx/.wps/.pdf），stamped_scan=盖章扫描件（.pdf/.jpg/.png）。"
+
+
 @case.command("attach")
 @click.argument("case_id", type=CASE_ID)
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--kind", required=True, type=click.Choice(["form", "stamped_scan"]), help="form=申报表电子版，stamped_scan=盖章扫描件。")
+@click.option("--kind", required=True, type=KIND, help=KIND_HELP)
+@click.option("--replace", is_flag=True, help="先撤下该申报现有的同类附件（审计记录保留其文件名和 sha256）。")
 @pass_opts
-def case_attach(opts: Options, case_id: int, path: str, kind: str) -> None:
-    """上传附件（按内容的 sha256 保存）。
+def case_attach(opts: Options, case_id: int, path: str, kind: str, replace: bool) -> None:
+    """上传附件（仅草稿；按内容的 sha256 保存，保留原文件名）。
+
+    空文件、超过大小上限（默认 20 MB，环境变量 BRANCHFLOW_MAX_UPLOAD_MB 可调）或内容与类型不符的文件
+    （按文件开头的字节判断）会被拒绝。
 
     Example: branchflow case attach 3 申报表.docx --kind form
     """
@@ -822,8 +830,93 @@ def case_attach(opts: Options, case_id: int, path: str, kind: str) -> None:
 
     from workflow import attachments
 
-    data = asdict(attachments.attach(opts.workspace(), case_id, kind, path=path))
-    emit(opts, data, lambda: click.echo(f"已上传 {data['name']}（{kind}，{data['size']} 字节）到申报 {case_id}。"))
+    data = asdict(attachments.attach(opts.workspace(), case_id, kind, path=path, replace=replace))
+    verb = "已替换为" if replace else "已上传"
+    emit(opts, data, lambda: click.echo(f"{verb} {data['name']}（{kind}，{data['size']} 字节）到申报 {case_id}。"))
+
+
+@case.command("detach")
+@click.argument("case_id", type=CASE_ID)
+@click.option("--kind", required=True, type=KIND, help=KIND_HELP)
+@click.option("--name", default=None, help="只撤下这个原文件名的附件（默认撤下该类全部附件）。")
+@pass_opts
+def case_detach(opts: Options, case_id: int, kind: str, name: str | None) -> None:
+    """撤下草稿的附件（审计记录保留其文件名和 sha256）。
+
+    Example: branchflow case detach 3 --kind stamped_scan
+    """
+    from dataclasses import asdict
+
+    from workflow import attachments
+
+    removed = attachments.remove(opts.workspace(), case_id, kind, name)
+    data = {"case": removed.case, "kind": removed.kind, "version": removed.version, "removed": [asdict(f) for f in removed.files]}
+    names = "、".join(f.name for f in removed.files)
+    emit(opts, data, lambda: click.echo(f"已从申报 {case_id} 撤下 {names}（第 {removed.version} 版）。"))
+
+
+@case.command("files")
+@click.argument("case_id", type=CASE_ID)
+@pass_opts
+def case_files(opts: Options, case_id: int) -> None:
+    """列出一个申报的附件：类型、原文件名、大小、上传时间、上传人。
+
+    Example: branchflow case files 3
+    """
+    from dataclasses import asdict
+
+    from workflow import attachments
+
+    listed = [asdict(f) for f in attachments.files(opts.workspace(), case_id)]
+    labels = {"form": "申报表电子版", "stamped_scan": "盖章扫描件"}
+    rows = [{**f, "kind": labels.get(f["kind"], f["kind"])} for f in listed]
+    columns = {"kind": "类型", "name": "原文件名", "size": "大小（字节）", "uploaded_at": "上传时间", "uploaded_by": "上传人"}
+    emit(opts, listed, lambda: table(rows, columns))
+
+
+@case.command("download")
+@click.argument("case_id", type=CASE_ID)
+@click.option("--kind", default=None, type=KIND, help="只下载这一类附件（默认全部）。")
+@click.option("--to", "folder", default=".", type=click.Path(file_okay=False), help="保存到这个文件夹（默认当前文件夹；不存在时新建）。")
+@pass_opts
+def case_download(opts: Options, case_id: int, kind: str | None, folder: str) -> None:
+    """按原文件名保存申报的附件（已有同名文件时在名字后加序号，不覆盖）。
+
+    Example: branchflow case download 3 --kind form --to 初审材料
+    """
+    from pathlib import Path
+
+    from workflow import attachments
+
+    got = attachments.download(opts.workspace(), case_id, kind)
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for d in got:
+        path = _free_name(target, d.file.name)
+        with path.open("xb") as fh:
+            fh.write(d.content)
+        saved.append({"kind": d.file.kind, "name": d.file.name, "size": d.file.size, "sha256": d.file.sha256, "path": str(path)})
+
+    def human() -> None:
+        for f in saved:
+            click.echo(f"已保存 {f['path']}（{f['size']} 字节）。")
+
+    emit(opts, saved, human)
+
+
+def _free_name(folder: Any, name: str) -> Any:
+    """folder/name, or folder/name (2).ext … when that file exists already (a download never overwrites)."""
+    from pathlib import Path
+
+    base = Path(name).name
+    base = "附件" if base in ("", ".", "..") else base
+    path = Path(folder) / base
+    n = 2
+    while path.exists():
+        path = Path(folder) / f"{Path(base).stem} ({n}){Path(base).suffix}"
+        n += 1
+    return path
 
 
 @case.command("show")

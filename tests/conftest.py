@@ -159,8 +159,8 @@ def ready_case(bf: Bf, branch: str = "文法学院第1学生党支部", user: st
     """A draft case with a complete plan and both attachments, ready to submit."""
     cid = bf.json("case", "new", "--branch", branch, "--title", f"{branch}特色创建", "--theme", theme, user=user)["id"]
     bf.ok("case", "set", str(cid), *(f"{k}={v}" for k, v in PLAN.items()), user=user)
-    bf.ok("case", "attach", str(cid), bf.file(f"form{cid}.docx", b"form" + str(cid).encode()), "--kind", "form", user=user)
-    bf.ok("case", "attach", str(cid), bf.file(f"scan{cid}.pdf", b"scan" + str(cid).encode()), "--kind", "stamped_scan", user=user)
+    bf.ok("case", "attach", str(cid), bf.file(f"form{cid}.docx", b"PK\x03\x04form" + str(cid).encode()), "--kind", "form", user=user)
+    bf.ok("case", "attach", str(cid), bf.file(f"scan{cid}.pdf", b"%PDF-scan" + str(cid).encode()), "--kind", "stamped_scan", user=user)
     return int(cid)
 
 

@@ -345,7 +345,7 @@ MISTAKES = [
 def test_mistake_is_refused_with_one_chinese_line_and_changes_nothing(
     db: Bf, what: str, user: str, argv: list[str], code: int, phrase: str
 ) -> None:
-    db.file("scan.pdf", b"late scan")
+    db.file("scan.pdf", b"%PDF-late scan")
     argv = [a.replace("{tmp}", str(db.tmp)) for a in argv]
     before = snapshot(db)
     one_chinese_line(db(*argv, user=user), code, phrase)
@@ -359,7 +359,7 @@ def test_the_snapshot_does_see_a_change(db: Bf) -> None:
 
 
 def test_the_same_mistakes_under_json_are_an_error_object_on_stdout(db: Bf) -> None:
-    db.file("scan.pdf", b"late scan")
+    db.file("scan.pdf", b"%PDF-late scan")
     before = snapshot(db)
     for what, user, argv, code, phrase in MISTAKES:
         argv = [a.replace("{tmp}", str(db.tmp)) for a in argv]

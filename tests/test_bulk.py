@@ -29,8 +29,8 @@ def drafts(bf: Bf, *branches: str, files: bool = True, plan: dict[str, str] | No
     """Draft cases for these branches through `case import` (org), ready to submit unless told otherwise."""
     folder = bf.tmp / f"sheet{len(list(bf.tmp.glob('sheet*')))}"
     folder.mkdir()
-    (folder / "form.docx").write_bytes(b"form")
-    (folder / "scan.pdf").write_bytes(b"scan")
+    (folder / "form.docx").write_bytes(b"PK\x03\x04form")
+    (folder / "scan.pdf").write_bytes(b"%PDF-scan")
     values = {**PLAN, **(plan or {})}
     with (folder / "cases.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

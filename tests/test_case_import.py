@@ -11,6 +11,16 @@ import pytest
 from conftest import PLAN, Bf, ready_case
 from helpers import snapshot, spec_parsed_once  # noqa: F401  (autouse: parse states.yaml once)
 
+# What a real file of each kind starts with (the import checks the signature of every attachment).
+SIGNATURE = {".docx": b"PK\x03\x04", ".pdf": b"%PDF-", ".doc": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ".jpg": b"\xff\xd8\xff", ".png": b"\x89PNG\r\n\x1a\n"}
+
+
+
+def content_of(cell: str) -> bytes:
+    """The bytes `sheet` writes for the attachment a cell names: its kind's signature, then a text naming it."""
+    return SIGNATURE.get(Path(cell).suffix.lower(), b"") + f"content of {cell}".encode()
+
+
 HEADERS = [
     "支部名称",
     "项目名称",
@@ -56,7 +66,7 @@ def sheet(
                 target = folder / cell.replace("\\", "/")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if not target.exists():
-                    target.write_bytes(f"content of {cell}".encode())
+                    target.write_bytes(content_of(cell))
     path = folder / name
     with path.open("w", newline="", encoding=encoding) as fh:
         w = csv.writer(fh)
@@ -82,12 +92,12 @@ def test_import_creates_draft_cases_with_their_attachments(bf: Bf) -> None:
     first = bf.json("case", "show", str(data["cases"][0]["id"]))
     assert first["state"] == "draft" and first["title"] == "文法学院第1学生党支部特色创建"
     assert {k: first[k] for k in PLAN} == PLAN
-    digest = hashlib.sha256("content of 附件/申报表1.docx".encode()).hexdigest()
+    digest = hashlib.sha256(content_of("附件/申报表1.docx")).hexdigest()
     assert [(a["kind"], a["name"], a["sha256"]) for a in first["attachments"]] == [
         ("form", "申报表1.docx", digest),
-        ("stamped_scan", "盖章1.pdf", hashlib.sha256("content of 附件/盖章1.pdf".encode()).hexdigest()),
+        ("stamped_scan", "盖章1.pdf", hashlib.sha256(content_of("附件/盖章1.pdf")).hexdigest()),
     ]
-    assert (bf.tmp / "files" / digest[:2] / digest).read_bytes() == "content of 附件/申报表1.docx".encode()
+    assert (bf.tmp / "files" / digest[:2] / digest).read_bytes() == content_of("附件/申报表1.docx")
     assert [h["trigger"] for h in bf.json("case", "history", str(data["cases"][0]["id"]))] == ["create", "attach", "attach"]
     second = bf.json("case", "show", str(data["cases"][1]["id"]))
     assert (second["theme"], second["theme_note"], second["attachments"]) == ("其他", "党建+社区治理", [])
@@ -191,7 +201,7 @@ def test_every_bad_row_is_listed_with_its_number_and_nothing_is_imported(bf: Bf)
 def test_a_link_that_stays_inside_the_folder_and_a_windows_style_path_are_fine(bf: Bf) -> None:
     folder = bf.tmp / "ok"
     (folder / "附件").mkdir(parents=True)
-    (folder / "附件" / "扫描.pdf").write_bytes(b"scan")
+    (folder / "附件" / "扫描.pdf").write_bytes(b"%PDF-scan")
     os.symlink(folder / "附件" / "扫描.pdf", folder / "scan-link.pdf")
     path = sheet(folder, [line("文法学院第1学生党支部", form="附件\\表.docx", scan="scan-link.pdf")])
     data = bf.json("case", "import", str(path), user="wenfa")

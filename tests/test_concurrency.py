@@ -91,8 +91,8 @@ def drafts(bf: Bf, *branches: str) -> list[int]:
     """Ready drafts for these branches, from one `case import` (org)."""
     folder = bf.tmp / f"sheet-{uuid.uuid4().hex[:6]}"
     folder.mkdir()
-    (folder / "form.docx").write_bytes(b"form")
-    (folder / "scan.pdf").write_bytes(b"scan")
+    (folder / "form.docx").write_bytes(b"PK\x03\x04form")
+    (folder / "scan.pdf").write_bytes(b"%PDF-scan")
     with (folder / "cases.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["支部名称", "项目名称", "创建方向", "方向说明", *rules.PLAN_FIELDS.values(), "申报表文件", "盖章扫描件"])

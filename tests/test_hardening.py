@@ -442,9 +442,11 @@ def test_10_control_and_bidi_characters_are_refused_in_every_name_and_text_field
 
 
 def test_10_uploaded_file_names_lose_control_and_bidi_characters(db: Bf) -> None:
-    for raw, shown in (("gpj.\u202excod.exe", "gpj.xcod.exe"), ("申报\x1b[2J表.docx", "申报[2J表.docx"), ("扫描\n件.pdf", "扫描件.pdf")):
+    # Each file starts with its type's signature: a form must be a .doc/.docx/.wps/.pdf (issue 8 item 4).
+    signature = {".docx": b"PK\x03\x04", ".pdf": b"%PDF-"}
+    for raw, shown in (("gpj.\u202excod.pdf", "gpj.xcod.pdf"), ("申报\x1b[2J表.docx", "申报[2J表.docx"), ("扫描\n件.pdf", "扫描件.pdf")):
         path = db.tmp / raw
-        path.write_bytes(raw.encode("utf-8"))
+        path.write_bytes(signature[Path(shown).suffix] + raw.encode("utf-8"))
         data = db.json("case", "attach", "1", str(path), "--kind", "form", user="wenfa")
         assert data["name"] == shown
         assert shown in {a["name"] for a in db.json("case", "show", "1", user="zzb")["attachments"]}
@@ -640,9 +642,9 @@ def test_13_a_hard_link_in_case_import_is_refused_whatever_it_points_to(db: Bf, 
     outside = tmp_path / "secret.txt"
     outside.write_bytes(b"someone else's file")
     os.link(outside, sheet_dir / "附件" / "form.docx")  # a hard link to a file outside the folder
-    (sheet_dir / "附件" / "scan.pdf").write_bytes(b"scan")
+    (sheet_dir / "附件" / "scan.pdf").write_bytes(b"%PDF-scan")
     os.link(sheet_dir / "附件" / "scan.pdf", sheet_dir / "附件" / "scan-copy.pdf")  # two names inside: still ambiguous
-    (sheet_dir / "附件" / "own.docx").write_bytes(b"own form")
+    (sheet_dir / "附件" / "own.docx").write_bytes(b"PK\x03\x04own form")  # a real form starts like a ZIP (issue 8 item 4)
     os.symlink(outside, sheet_dir / "附件" / "link.docx")
     rows = {
         "附件/form.docx": "硬链接",

@@ -332,16 +332,16 @@ def test_r8_both_attachments_are_part_of_a_submission(bf: Bf) -> None:
     bf.ok("case", "set", str(cid), *(f"{k}={v}" for k, v in PLAN.items()), user="wenfa")
     assert "R8 申报材料：缺少申报表电子版、盖章扫描件；请用 case attach 上传后再提交。" in refusal(submit(bf, cid), "R8")
 
-    bf.ok("case", "attach", str(cid), bf.file("申报表.docx", b"form body"), "--kind", "form", user="wenfa")
+    bf.ok("case", "attach", str(cid), bf.file("申报表.docx", b"PK\x03\x04sbody"), "--kind", "form", user="wenfa")
     assert "R8 申报材料：缺少盖章扫描件；" in refusal(submit(bf, cid), "R8")
 
-    bf.ok("case", "attach", str(cid), bf.file("盖章.pdf", b"stamped scan"), "--kind", "stamped_scan", user="wenfa")
+    bf.ok("case", "attach", str(cid), bf.file("盖章.pdf", b"%PDF-1.4scan"), "--kind", "stamped_scan", user="wenfa")
     assert submit(bf, cid).exit_code == 0
     attachments = bf.json("case", "show", str(cid))["attachments"]
     assert [(a["kind"], a["name"], a["size"]) for a in attachments] == [("form", "申报表.docx", 9), ("stamped_scan", "盖章.pdf", 12)]
     # Stored under its hash, never under the name the user chose.
     stored = bf.tmp / "files" / attachments[0]["sha256"][:2] / attachments[0]["sha256"]
-    assert stored.read_bytes() == b"form body"
+    assert stored.read_bytes() == b"PK\x03\x04sbody"
     assert not list((bf.tmp / "files").rglob("申报表.docx"))
 
 

@@ -94,8 +94,8 @@ INVALID = [
     (
         "invalid_reserved_trigger.yaml",
         6,
-        BAD + "：{path} 第 6 行（transitions.0.trigger）：trigger 'create' 是保留字（审计记录用 create, edit, attach, extend, waive "
-        "记新建、修改、上传、延期、例外，用 review_… 记评审专家的操作），请换一个名字",
+        BAD + "：{path} 第 6 行（transitions.0.trigger）：trigger 'create' 是保留字（审计记录用 create, edit, attach, detach, extend, waive "
+        "记新建、修改、上传、删除附件、延期、例外，用 review_… 记评审专家的操作），请换一个名字",
     ),
     ("invalid_version.yaml", 1, BAD + "：{path} 第 1 行（version）：version 应是 1（本程序只认识第 1 版的格式），实际是 2"),
     (
@@ -205,7 +205,7 @@ def test_a_year_without_calendar_is_refused_with_the_years_there_are() -> None:
     assert caught.value.message == "states.yaml 中没有 2031 年的日程；已有：2024。请在 campaigns 下增加 2031 年的各阶段截止日期。"
 
 
-@pytest.mark.parametrize("name", ["create", "edit", "attach", "extend", "waive", "review_score", "review_anything"])
+@pytest.mark.parametrize("name", ["create", "edit", "attach", "detach", "extend", "waive", "review_score", "review_anything"])
 def test_a_trigger_named_like_a_history_row_of_its_own_is_refused(name: str) -> None:
     with pytest.raises(SpecError) as caught:
         spec.parse(MINIMAL.replace("trigger: finish", f"trigger: {name}"), "reserved.yaml")

@@ -354,13 +354,13 @@ def test_upload_and_download_under_the_chinese_name(app: Any, db: Bf) -> None:
     r = c.post(
         "/cases/1/attachments",
         data={"csrf": token, "kind": "form"},
-        files={"file": ("申报表（文法学院）.docx", b"docx bytes", "application/octet-stream")},
+        files={"file": ("申报表（文法学院）.docx", b"PK\x03\x04docx bytes", "application/octet-stream")},
     )
     assert r.status_code == 303, r.text
     found = [a for a in c.get("/api/v1/cases/1").json()["attachments"] if a["name"] == "申报表（文法学院）.docx"]
     assert len(found) == 1 and set(found[0]) == {"id", "kind", "name", "size", "sha256", "uploaded_at", "uploaded_by"}
     r = c.get(f"/cases/1/attachments/{found[0]['id']}")
-    assert r.status_code == 200 and r.content == b"docx bytes"
+    assert r.status_code == 200 and r.content == b"PK\x03\x04docx bytes"
     disposition = r.headers["content-disposition"]
     assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == "申报表（文法学院）.docx"
@@ -478,10 +478,10 @@ def test_api_create_upload_and_advance_many(app: Any, db: Bf) -> None:
         f"/api/v1/cases/{cid}/attachments",
         headers=auth,
         data={"kind": "stamped_scan"},
-        files={"file": ("盖章.pdf", b"%PDF", "application/pdf")},
+        files={"file": ("盖章.pdf", b"%PDF-1.4", "application/pdf")},
     )
     assert r.status_code == 201 and r.json()["name"] == "盖章.pdf" and r.json()["uploaded_by"] == "zzb"
-    assert c.get(f"/api/v1/cases/{cid}/attachments/{r.json()['id']}", headers=auth).content == b"%PDF"
+    assert c.get(f"/api/v1/cases/{cid}/attachments/{r.json()['id']}", headers=auth).content == b"%PDF-1.4"
     r = c.post(
         "/api/v1/advance-many", headers=auth, json={"trigger": "submit", "ids": [1, 2, cid], "data": {"attest": True}, "dry_run": True}
     )

@@ -153,6 +153,7 @@ def _parse(table: tabular.Table, folder: Path | None, themes: tuple[str, ...], o
     """Check every row on its own (fields, R6, attachment paths); the database is not consulted here."""
     errors: list[tuple[int, str]] = []
     rows: list[Row] = []
+    limit = attachments.max_upload_bytes()
     seen: dict[str, tuple[int, str]] = {}
     for number, raw in table.rows:
         if "__extra__" in raw:
@@ -204,6 +205,10 @@ def _parse(table: tabular.Table, folder: Path | None, themes: tuple[str, ...], o
             with opened as fh:
                 upload = attachments.Upload.from_file(fh, found, PurePosixPath(text.replace("\\", "/")).name)
                 identity = _identity(fh)
+            refused = attachments.problem(kind, upload, limit)
+            if refused:
+                errors.append((number, f"第 {number} 行：{label}“{text}”：{refused}"))
+                continue
             files.append(File(kind, upload, identity))
         if name:
             rows.append(Row(number, name, {k: c[k] for k in CASE_FIELDS}, files, ok=len(errors) == before))

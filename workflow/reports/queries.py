@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -380,24 +381,10 @@ def branches(ws: Workspace, committee: str | None = None) -> list[dict[str, Any]
 
 
 def attachments(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
-    """A case's attachments with their ids (for download links), oldest first."""
-    with ws.store.read() as s:
-        actor = ws.actor(s)
-        row = _load_case(s, case_id)
-        access.require_read(actor, row.committee_id, row.branch_id)
-        found = s.execute(select(Attachment).where(col(Attachment.case_id) == case_id).order_by(col(Attachment.id))).scalars()
-        return [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "name": a.original_name,
-                "size": a.size,
-                "sha256": a.sha256,
-                "uploaded_at": clock.from_db(a.created_at),
-                "uploaded_by": a.actor,
-            }
-            for a in found
-        ]
+    """A case's attachments with their ids (for download links), oldest first (`records.attachments.files` as dicts)."""
+    from workflow.records import attachments as attachments_mod  # on first use, as `_load_case`
+
+    return [asdict(f) for f in attachments_mod.files(ws, case_id)]
 
 
 def attachment_file(ws: Workspace, case_id: int, attachment_id: int) -> dict[str, Any]:

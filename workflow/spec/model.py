@@ -35,9 +35,9 @@ MAX_OFFSET = {"d": 400, "wd": 280, "h": 400 * 24}
 # What the code relies on, checked once the file is otherwise valid:
 # role ids the code names (scoping, who may act, the admin user); a department may relabel them, not rename them.
 REQUIRED_ROLES = ("org", "committee", "branch", "reviewer")
-# Trigger names the history table uses for its own rows (case new/import, case set, case attach, extend, waive),
+# Trigger names the history table uses for its own rows (case new/import, case set, case attach/detach, extend, waive),
 # and the prefix of the review panel's rows (review_assign, review_score, …).
-RESERVED_TRIGGERS = ("create", "edit", "attach", "extend", "waive")
+RESERVED_TRIGGERS = ("create", "edit", "attach", "detach", "extend", "waive")
 RESERVED_PREFIX = "review_"
 # Inputs the code reads by name: wherever declared, they must have this type (a `return` reads `until` as the new
 # due date, `evaluate`'s `score` is what R9 compares).
@@ -411,7 +411,7 @@ class _Builder:
             if trigger in RESERVED_TRIGGERS or trigger.startswith(RESERVED_PREFIX):
                 raise self.fail(
                     (*path, "trigger"),
-                    f"trigger {trigger!r} 是保留字（审计记录用 {', '.join(RESERVED_TRIGGERS)} 记新建、修改、上传、延期、例外，"
+                    f"trigger {trigger!r} 是保留字（审计记录用 {', '.join(RESERVED_TRIGGERS)} 记新建、修改、上传、删除附件、延期、例外，"
                     f"用 {RESERVED_PREFIX}… 记评审专家的操作），请换一个名字",
                 )
             if trigger in triggers:
