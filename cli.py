@@ -865,13 +865,11 @@ def case_files(opts: Options, case_id: int) -> None:
     """
     from dataclasses import asdict
 
-    from workflow import attachments
+    from workflow import attachments, present
 
     listed = [asdict(f) for f in attachments.files(opts.workspace(), case_id)]
-    labels = {"form": "申报表电子版", "stamped_scan": "盖章扫描件"}
-    rows = [{**f, "kind": labels.get(f["kind"], f["kind"])} for f in listed]
-    columns = {"kind": "类型", "name": "原文件名", "size": "大小（字节）", "uploaded_at": "上传时间", "uploaded_by": "上传人"}
-    emit(opts, listed, lambda: table(rows, columns))
+    rows = [{**f, "kind": present.ATTACHMENT_KINDS.get(f["kind"], f["kind"])} for f in listed]
+    emit(opts, listed, lambda: table(rows, present.FILE_HEADERS))
 
 
 @case.command("download")

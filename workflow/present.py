@@ -31,7 +31,14 @@ OUTBOX_STATUSES = {"pending": "待发送", "sent": "已发送", "failed": "发�
 SEND_STATUSES = {"sent": "已发送", "retry": "稍后重试", "failed": "失败", "dry-run": "将发送"}
 IMPORT_ACTIONS = {"created": "新建", "updated": "更新", "unchanged": "未变"}
 # History rows that are not transitions of states.yaml (their trigger names are reserved).
-RECORD_TRIGGERS = {"create": "新建申报", "edit": "修改申报", "attach": "上传附件", "extend": "延期", "waive": "登记规则例外"}
+RECORD_TRIGGERS = {
+    "create": "新建申报",
+    "edit": "修改申报",
+    "attach": "上传附件",
+    "detach": "撤下附件",
+    "extend": "延期",
+    "waive": "登记规则例外",
+}
 # The inputs those rows carry, besides the plan fields and the transitions' declared inputs.
 RECORD_INPUTS = {
     "title": "项目名称",
@@ -98,6 +105,7 @@ OUTBOX_HEADERS = {
     "next_try_at": "下次尝试",
     "last_error": "最近错误",
 }
+FILE_HEADERS = {"kind": "类型", "name": "原文件名", "size": "大小（字节）", "uploaded_at": "上传时间", "uploaded_by": "上传人"}
 USER_HEADERS = {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱"}
 BRANCH_HEADERS = {
     "id": "编号",
