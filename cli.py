@@ -390,22 +390,33 @@ def write_output(path: str, data: bytes, what: str = "文件") -> None:
         raise errors.UsageError(f"无法写入{what} {path}：{exc.strerror}。") from None
 
 
+def _export_path(fmt: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        from workflow import export
+
+        if value is not None:
+            export.check_path(value, fmt)  # a usage error (exit 2) before any work is done
+        return value
+
+    return check
+
+
 def exports(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--xlsx FILE and --csv FILE options."""
-    f = click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="也写入 CSV 文件（UTF-8 BOM，Excel 可直接打开）。")(f)
-    return click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), help="也写入 Excel 文件（中文表头）。")(f)
+    """--xlsx FILE and --csv FILE options (the name must end in .xlsx, .csv)."""
+    f = click.option(
+        "--csv", "csv_path", type=click.Path(dir_okay=False), callback=_export_path("csv"), help="也写入 CSV 文件（UTF-8 BOM，Excel 可直接打开）。"
+    )(f)
+    return click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), callback=_export_path("xlsx"), help="也写入 Excel 文件（中文表头）。")(f)
 
 
-def write_exports(
-    xlsx_path: str | None, csv_path: str | None, headers: Mapping[str, str], rows: Sequence[Mapping[str, Any]], sheet: str
-) -> None:
-    """Write the rows to the files asked for and say so on stderr."""
+def write_exports(xlsx_path: str | None, csv_path: str | None, sheet: Any) -> None:
+    """Write a `present.Sheet` to the files asked for and say so on stderr."""
     from workflow import export
 
     for path in (xlsx_path, csv_path):
         if path:
-            export.write(path, headers, rows, sheet)
-            click.echo(f"已导出 {len(rows)} 行到 {path}", err=True)
+            export.write(path, sheet.headers, sheet.rows, sheet.name)
+            click.echo(f"已导出 {len(sheet.rows)} 行到 {path}", err=True)
 
 
 class Whole(click.ParamType):
@@ -951,8 +962,10 @@ def case_history(opts: Options, case_id: int, xlsx_path: str | None, csv_path: s
     """
     from workflow import present, queries
 
-    rows = queries.history(opts.workspace(), case_id)
-    write_exports(xlsx_path, csv_path, present.HISTORY_HEADERS, rows, "操作记录")
+    ws = opts.workspace()
+    rows = queries.history(ws, case_id)
+    if xlsx_path or csv_path:
+        write_exports(xlsx_path, csv_path, present.history_sheet(ws.spec, rows))
     emit(opts, rows, lambda: table(rows, present.HISTORY_HEADERS))
 
 
@@ -1083,12 +1096,13 @@ def review_summary(opts: Options, year: int | None, xlsx_path: str | None, csv_p
 
     Example: branchflow review summary --xlsx 评审汇总表.xlsx
     """
+    from workflow import present
     from workflow import review as review_mod
 
     ws = opts.workspace()
     rows = review_mod.summary(ws, year)
     headers = review_mod.headers(ws.spec)
-    write_exports(xlsx_path, csv_path, headers, rows, "评审汇总表")
+    write_exports(xlsx_path, csv_path, present.Sheet("评审汇总表", headers, rows))
     emit(opts, rows, lambda: table(rows, {k: v for k, v in headers.items() if k != "override_reason"}))
 
 
@@ -1224,7 +1238,7 @@ def status(
     from workflow import present, queries
 
     result = queries.status(opts.workspace(), committee, state, year, limit)
-    write_exports(xlsx_path, csv_path, present.CASE_HEADERS, result["cases"], "申报进度")
+    write_exports(xlsx_path, csv_path, present.status_sheet(result["cases"]))
 
     def human() -> None:
         table(result["cases"], {k: v for k, v in present.CASE_HEADERS.items() if k not in ("state", "version")})
@@ -1252,7 +1266,7 @@ def overdue(opts: Options, committee: str | None, limit: int | None, year: int |
     from workflow import present, queries
 
     rows = queries.overdue(opts.workspace(), committee, year, limit)
-    write_exports(xlsx_path, csv_path, present.OVERDUE_HEADERS, rows, "逾期")
+    write_exports(xlsx_path, csv_path, present.overdue_sheet(rows))
 
     def human() -> None:
         table(rows, {k: v for k, v in present.OVERDUE_HEADERS.items() if k not in ("state", "version", "title")})
@@ -1532,8 +1546,9 @@ def _preview_table(rows: Sequence[Mapping[str, Any]], verbose: bool) -> None:
 @cli.group("outbox", invoke_without_command=True)
 @click.option("--status", type=click.Choice(["pending", "sent", "failed", "cancelled"]), help="只看该状态。")
 @click.option("--case", "case_id", type=CASE_ID, help="只看该申报。")
+@exports
 @click.pass_context
-def outbox_group(ctx: click.Context, status: str | None, case_id: int | None) -> None:
+def outbox_group(ctx: click.Context, status: str | None, case_id: int | None, xlsx_path: str | None, csv_path: str | None) -> None:
     """提醒发件箱：每条提醒的收件人、渠道、状态、尝试次数和最近错误（仅党委组织部）。
 
     Example: branchflow outbox --status failed
@@ -1545,6 +1560,7 @@ def outbox_group(ctx: click.Context, status: str | None, case_id: int | None) ->
     opts = ctx.find_object(Options)
     assert opts is not None
     rows = outbox.listing(opts.workspace(), status, case_id)
+    write_exports(xlsx_path, csv_path, present.outbox_sheet(rows))
 
     def human() -> None:
         table(rows, present.OUTBOX_HEADERS)

@@ -9,6 +9,7 @@ datetimes: the JSON writer formats them, a table shows them with `cell`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from workflow.dates import clock
 from workflow.db.schema import Upgrade
 from workflow.intake import case_import, roster
 from workflow.lifecycle.engine import Fired, Option
+from workflow.reminders.sweep import kind_label
 from workflow.reminders.transports import KIND_LABELS
 from workflow.reports.ics import Calendar
 from workflow.spec import Spec, rules
@@ -260,3 +262,104 @@ def calendar(c: Calendar, file: str) -> dict[str, Any]:
     """`calendar`: the file written and the events in it."""
     note = "（仅含您管辖范围内的申报）" if c.scoped else ""
     return {"file": file, "campaign": c.campaign, "events": c.events, "case_events": c.case_events, "note": note}
+
+
+# ---------------------------------------------------------------- exports: the department's own tables
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A table to export: the sheet's name, key → Chinese header, and rows of plain values (text, numbers, times)."""
+
+    name: str
+    headers: Mapping[str, str]
+    rows: Sequence[Mapping[str, Any]]
+
+
+STATUS_EXPORT = {
+    "id": "编号",
+    "campaign": "年度",
+    "committee": "分党委",
+    "branch": "支部",
+    "title": "项目名称",
+    "state_label": "状态",
+    "owner": "负责方",
+    "due_at": "截止时间",
+    "version": "版本",
+}
+OVERDUE_EXPORT = {**STATUS_EXPORT, "days_overdue": "逾期天数"}
+HISTORY_EXPORT = {
+    "at": "时间",
+    "actor": "操作人",
+    "role": "角色",
+    "on_behalf_of": "代为",
+    "trigger": "操作",
+    "source": "原状态",
+    "dest": "新状态",
+    "inputs": "输入",
+    "comment": "说明",
+}
+OUTBOX_EXPORT = {
+    "id": "编号",
+    "case": "申报",
+    "state_label": "阶段",
+    "kind": "提醒类型",
+    "due_at": "截止时间",
+    "recipient_name": "收件人",
+    "recipient": "邮箱或地址",
+    "channel": "渠道",
+    "status": "状态",
+    "attempts": "尝试次数",
+    "next_try_at": "下次尝试",
+    "sent_at": "发送时间",
+    "last_error": "最近错误",
+}
+CHANNELS = {"console": "控制台", "email": "邮件", "wecom": "企业微信", "dingtalk": "钉钉"}
+
+
+def _present_keys(headers: Mapping[str, str], rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The headers whose key the rows have (a column only some listings give, like 年度, is left out when absent)."""
+    if not rows:
+        return {k: v for k, v in headers.items() if k != "campaign"}
+    return {k: v for k, v in headers.items() if k in rows[0]}
+
+
+def status_sheet(rows: Sequence[Mapping[str, Any]], name: str = "申报进度") -> Sheet:
+    """`status` as a table: Chinese headers, the state's label (not its id)."""
+    return Sheet(name, _present_keys(STATUS_EXPORT, rows), rows)
+
+
+def overdue_sheet(rows: Sequence[Mapping[str, Any]]) -> Sheet:
+    """`overdue` as a table, with the days overdue."""
+    return Sheet("逾期", _present_keys(OVERDUE_EXPORT, rows), rows)
+
+
+def history_sheet(spec: Spec, rows: Sequence[Mapping[str, Any]]) -> Sheet:
+    """A case's audit trail in words: roles, operations and states by their labels, inputs as `预期成果=…；进度安排=…`."""
+    out = [
+        {
+            **r,
+            "role": role(spec, r["role"]) if r.get("role") else "",
+            "on_behalf_of": role(spec, r["on_behalf_of"]) if r.get("on_behalf_of") else "",
+            "trigger": trigger(spec, r["trigger"]),
+            "source": state(spec, r["source"]),
+            "dest": state(spec, r["dest"]),
+            "inputs": inputs(spec, r["trigger"], r.get("inputs") or {}),
+        }
+        for r in rows
+    ]
+    return Sheet("操作记录", HISTORY_EXPORT, out)
+
+
+def outbox_sheet(rows: Sequence[Mapping[str, Any]]) -> Sheet:
+    """The reminder outbox in words: the kind (截止前 7 天, 逾期通知, …), the status and the channel by their labels."""
+    out = [
+        {
+            **r,
+            "kind": kind_label(r["kind"], r.get("offset", "")),
+            "status": OUTBOX_STATUSES.get(r["status"], r["status"]),
+            "channel": CHANNELS.get(r["channel"], r["channel"]),
+        }
+        for r in rows
+    ]
+    return Sheet("提醒发件箱", OUTBOX_EXPORT, out)
