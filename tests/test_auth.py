@@ -162,3 +162,13 @@ def test_user_token_prints_it_once_on_the_last_line_stores_a_hash_and_revokes(bf
 def test_a_committee_user_cannot_make_a_token_for_someone_else(bf: Bf) -> None:
     with pytest.raises(BranchflowError, match="权限不足"):
         auth.new_token(bf.ws("wenfa"), "zzb")
+
+
+def test_a_disabled_user_cannot_log_in_and_their_sessions_end(bf: Bf) -> None:
+    set_pw(bf, "wenfa", "Wenfa-2024")
+    store = Store(bf.url)
+    s = auth.login(store, "wenfa", "Wenfa-2024", "127.0.0.1", NOW)
+    bf.ok("user", "disable", "wenfa", "--reason", "调离")
+    assert auth.session_identity(store, s.token, NOW) is None
+    with pytest.raises(auth.LoginFailed, match="用户名或密码错误"):
+        auth.login(store, "wenfa", "Wenfa-2024", "127.0.0.1", NOW)

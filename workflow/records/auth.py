@@ -200,6 +200,8 @@ def login(store: Store, name: str, password: str, address: str, now: datetime) -
         if _throttled(s, name, address, now_db):
             raise Throttled(LOCKED)
         user = s.exec(select(User).where(col(User.name) == name)).first() if name else None
+        if user is not None and user.disabled_at is not None:
+            user = None  # a disabled user cannot log in: the same answer as a wrong password
         cred = _credential(s, user.id) if user is not None and user.id is not None else None
         # The same argon2 work whether or not the user exists or has a password: the timing says nothing.
         ok = verify_password(cred.password_hash if cred else _dummy_hash(), password) and cred is not None
@@ -338,7 +340,7 @@ def token_identity(store: Store, token: str, now: datetime) -> Identity | None:
     with store.read() as s:
         found = s.exec(select(ApiToken).where(col(ApiToken.token_hash) == _digest(token), col(ApiToken.revoked_at).is_(None))).first()
         user = s.get(User, found.user_id) if found is not None else None
-        if found is None or user is None:
+        if found is None or user is None or user.disabled_at is not None:
             return None
         stale = found.last_used_at is None or now_db - found.last_used_at >= TOUCH_EVERY
         token_id = found.id
