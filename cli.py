@@ -1246,7 +1246,7 @@ def status(
         click.echo(
             "各状态数量："
             + ("，".join(f"{c['state_label']} {c['count']}" for c in result["counts"]) or "无")
-            + f"；合计 {result['total']}。"
+            + f"；合计 {result['total']}（{'、'.join(map(str, result['campaigns']))} 年度）。"
         )
 
     emit(opts, result["cases"], human)
@@ -1270,7 +1270,8 @@ def overdue(opts: Options, committee: str | None, limit: int | None, year: int |
 
     def human() -> None:
         table(rows, {k: v for k, v in present.OVERDUE_HEADERS.items() if k not in ("state", "version", "title")})
-        click.echo(f"共 {len(rows)} 个逾期。")
+        years = "、".join(map(str, queries.years_in_view(opts.workspace(), year)))
+        click.echo(f"共 {len(rows)} 个逾期（{years} 年度）。")
 
     emit(opts, rows, human)
 

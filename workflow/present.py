@@ -11,24 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow import access
 from workflow.dates import clock
-from workflow.db.schema import Upgrade
-from workflow.intake import case_import, roster
-from workflow.lifecycle.engine import Fired, Option
-from workflow.reminders.sweep import kind_label
-from workflow.reminders.transports import KIND_LABELS
-from workflow.reports.ics import Calendar
 from workflow.spec import Spec, rules
+
+if TYPE_CHECKING:  # annotations only: a read command that renders a listing loads none of these
+    from workflow.db.schema import Upgrade
+    from workflow.intake import case_import, roster
+    from workflow.lifecycle.engine import Fired, Option
+    from workflow.reports.ics import Calendar
 
 # ---------------------------------------------------------------- labels
 
 ROLES: Mapping[str, str] = access.ROLE_LABELS  # the short names, as tables and messages say them
 ATTACHMENT_KINDS: Mapping[str, str] = rules.ATTACHMENT_KINDS
 PLAN_FIELDS: Mapping[str, str] = rules.PLAN_FIELDS
-REMINDER_KINDS: Mapping[str, str] = KIND_LABELS
 OUTBOX_STATUSES = {"pending": "待发送", "sent": "已发送", "failed": "发送失败", "cancelled": "已作废"}
 SEND_STATUSES = {"sent": "已发送", "retry": "稍后重试", "failed": "失败", "dry-run": "将发送"}
 IMPORT_ACTIONS = {"created": "新建", "updated": "更新", "unchanged": "未变"}
@@ -81,6 +80,7 @@ CASE_HEADERS = {
     "owner": "负责方",
     "due_at": "截止时间",
     "version": "版本",
+    "campaign": "年度",
 }
 OVERDUE_HEADERS = {**CASE_HEADERS, "days_overdue": "逾期天数"}
 HISTORY_HEADERS = {
@@ -353,6 +353,8 @@ def history_sheet(spec: Spec, rows: Sequence[Mapping[str, Any]]) -> Sheet:
 
 def outbox_sheet(rows: Sequence[Mapping[str, Any]]) -> Sheet:
     """The reminder outbox in words: the kind (截止前 7 天, 逾期通知, …), the status and the channel by their labels."""
+    from workflow.reminders.sweep import kind_label
+
     out = [
         {
             **r,
@@ -363,3 +365,13 @@ def outbox_sheet(rows: Sequence[Mapping[str, Any]]) -> Sheet:
         for r in rows
     ]
     return Sheet("提醒发件箱", OUTBOX_EXPORT, out)
+
+
+def __getattr__(name: str) -> Any:
+    """REMINDER_KINDS, the reminder kinds' labels, from the sender's module only when asked for (it loads the
+    transports, which a read command never needs)."""
+    if name == "REMINDER_KINDS":
+        from workflow.reminders.transports import KIND_LABELS
+
+        return KIND_LABELS
+    raise AttributeError(f"module 'workflow.present' has no attribute {name!r}")

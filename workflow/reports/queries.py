@@ -23,14 +23,38 @@ from workflow.workspace import Workspace
 REVIEW_PREFIX = "review_"
 
 
+def in_view(session: Session, ws: Workspace, year: int | None) -> list[Campaign]:
+    """The campaigns a listing covers: `year`'s; by default every campaign that still has an open case (a
+    2024 case closes in 2025, after the 2025 campaign exists), or the latest one when none has."""
+    if year is not None:
+        return [ws.campaign(session, year)]
+    live = [st.id for st in ws.spec.states if not st.terminal]
+    campaigns = session.execute(select(Campaign).order_by(col(Campaign.year))).scalars().all()
+    open_ones = [
+        c
+        for c in campaigns
+        if session.execute(select(col(Case.id)).where(col(Case.campaign_id) == c.id, col(Case.state).in_(live)).limit(1)).first()
+        is not None
+    ]
+    return open_ones or [ws.campaign(session, None)]
+
+
+def years_in_view(ws: Workspace, year: int | None = None) -> list[int]:
+    """The years a listing without `--campaign` covers (for saying so beside it)."""
+    with ws.store.read() as s:
+        ws.actor(s)
+        return [c.year for c in in_view(s, ws, year)]
+
+
 def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Actor, committee: str | None) -> Any:
-    """Restrict a query over `cases` to the campaign, the committee asked for, and what the actor may see.
+    """Restrict a query over `cases` to the campaigns in view, the committee asked for, and what the actor may see.
 
     The scope is `access.visible_cases`: counting a million cases of one campaign for org reads `cases` alone.
     """
-    campaign = ws.campaign(session, year)
+    ids = [c.id for c in in_view(session, ws, year)]
     committee_id = access.committee_id(session, committee) if committee else None
-    return access.visible_cases(q.where(col(Case.campaign_id) == campaign.id), actor, committee_id)
+    where = col(Case.campaign_id) == ids[0] if len(ids) == 1 else col(Case.campaign_id).in_(ids)
+    return access.visible_cases(q.where(where), actor, committee_id)
 
 
 def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
@@ -44,9 +68,19 @@ def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
         picked = picked.limit(values.check_int(limit, "--limit", low=1))
     picked = picked.subquery()
     return (
-        select(col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version))
+        select(
+            col(Case.id),
+            col(Branch.name),
+            col(Committee.name),
+            col(Case.title),
+            col(Case.state),
+            col(Case.due_at),
+            col(Case.version),
+            col(Campaign.year),
+        )
         .select_from(picked)
         .join(Case, col(Case.id) == picked.c.id)
+        .join(Campaign, col(Campaign.id) == col(Case.campaign_id))
         .join(Branch, col(Branch.id) == col(Case.branch_id))
         .join(Committee, col(Committee.id) == col(Branch.committee_id))
         .order_by(*(picked.c[c.key] for c in order))
@@ -82,6 +116,7 @@ class _Rows:
             "owner": owner,
             "due_at": self.due(r[5])[0] if r[5] else None,
             "version": r[6],
+            **({"campaign": r[7]} if len(r) > 7 else {}),
         }
 
 
@@ -100,8 +135,9 @@ def status(
         counted = _per_state(s, counts, [state] if state else [st.id for st in ws.spec.states])
         to_row = _Rows(ws)
         rows = [to_row(r) for r in s.connection().execute(_listed(keys, (col(Case.id),), limit))]
+        years = [c.year for c in in_view(s, ws, year)]
     per_state = [{"state": st.id, "state_label": st.label, "count": counted[st.id]} for st in ws.spec.states if counted.get(st.id)]
-    return {"cases": rows, "counts": per_state, "total": sum(counted.values())}
+    return {"cases": rows, "counts": per_state, "total": sum(counted.values()), "campaigns": years}
 
 
 def _load_case(session: Session, case_id: int) -> Any:
@@ -176,10 +212,18 @@ def listing(
         ordering = [picked.c.id] if first is None else [picked.c.o_first, picked.c.id]
         query = (
             select(
-                col(Case.id), col(Branch.name), col(Committee.name), col(Case.title), col(Case.state), col(Case.due_at), col(Case.version)
+                col(Case.id),
+                col(Branch.name),
+                col(Committee.name),
+                col(Case.title),
+                col(Case.state),
+                col(Case.due_at),
+                col(Case.version),
+                col(Campaign.year),
             )
             .select_from(picked)
             .join(Case, col(Case.id) == picked.c.id)
+            .join(Campaign, col(Campaign.id) == col(Case.campaign_id))
             .join(Branch, col(Branch.id) == col(Case.branch_id))
             .join(Committee, col(Committee.id) == col(Branch.committee_id))
             .order_by(*ordering)
