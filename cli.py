@@ -230,6 +230,7 @@ class BranchflowGroup(click.Group):
 # type. {m} is the error's message without its final "。", {v} the value the user gave.
 ADVICE: dict[str, str | Callable[[BranchflowError], str]] = {
     "请先初始化数据库（创建年度工作）。": "{m}：请先运行 branchflow init。",
+    "请先查看该申报的附件清单。": "{m}：请用 branchflow case files 查看附件。",
     "请检查用户名，或由党委组织部添加该用户。": "{m}：请检查 --as，或由党委组织部用 user add 添加。",
     "请先创建该年度的创建工作。": "{m}：请先运行 branchflow init --campaign {v}。",
     "请先升级数据库结构（数据全部保留）。": "{m}：请先运行 branchflow db upgrade（数据全部保留）。",

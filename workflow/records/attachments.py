@@ -313,7 +313,7 @@ def remove(ws: Workspace, case_id: int, kind: str, name: str | None = None) -> R
             current = [f for f in current if f.name == name]
         if not current:
             which = f"名为“{name}”的" if name is not None else ""
-            raise NotFound(f"申报 {case_id} 没有{which}{KINDS[kind]}：请用 branchflow case files {case_id} 查看附件。")
+            raise NotFound(f"申报 {case_id} 没有{which}{KINDS[kind]}。", hint="请先查看该申报的附件清单。", field="kind")
         taken = _take_off(session, case_id, kind, [f.id for f in current])
         on_behalf_of = access.acting_for(actor, ws.spec.by_id[row.state].owner)
         repository.append_history(
