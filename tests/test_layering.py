@@ -128,3 +128,12 @@ def test_the_graph_has_no_circle() -> None:
 
     for room in ALLOWED:
         depth(room)
+
+
+def test_the_readme_code_map_names_every_room_and_no_other() -> None:
+    """The README's 代码结构 / Code map has a line per room, in both languages, and no room that is gone."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for room in ALLOWED:
+        path = f"`workflow/{room}/`" if (LIBRARY / room).is_dir() else f"`workflow/{room}.py`"
+        assert (LIBRARY / room).is_dir() or (LIBRARY / f"{room}.py").is_file(), f"declared room {room} is not in the tree"
+        assert readme.count(f"| {path} |") == 2, f"{path} is not in both code maps"
