@@ -67,6 +67,11 @@ def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
     if limit:
         picked = picked.limit(values.check_int(limit, "--limit", low=1))
     picked = picked.subquery()
+    return _named(picked, [picked.c[c.key] for c in order])
+
+
+def _named(picked: Any, ordering: Any) -> Any:
+    """The listing columns (names, year) joined onto the ids a subquery picked, in its order."""
     return (
         select(
             col(Case.id),
@@ -83,7 +88,7 @@ def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
         .join(Campaign, col(Campaign.id) == col(Case.campaign_id))
         .join(Branch, col(Branch.id) == col(Case.branch_id))
         .join(Committee, col(Committee.id) == col(Branch.committee_id))
-        .order_by(*(picked.c[c.key] for c in order))
+        .order_by(*ordering)
     )
 
 
@@ -210,24 +215,7 @@ def listing(
             keys = keys.where(col(Case.state) == state)
         picked = keys.order_by(*columns).limit(limit).offset(offset).subquery()
         ordering = [picked.c.id] if first is None else [picked.c.o_first, picked.c.id]
-        query = (
-            select(
-                col(Case.id),
-                col(Branch.name),
-                col(Committee.name),
-                col(Case.title),
-                col(Case.state),
-                col(Case.due_at),
-                col(Case.version),
-                col(Campaign.year),
-            )
-            .select_from(picked)
-            .join(Case, col(Case.id) == picked.c.id)
-            .join(Campaign, col(Campaign.id) == col(Case.campaign_id))
-            .join(Branch, col(Branch.id) == col(Case.branch_id))
-            .join(Committee, col(Committee.id) == col(Branch.committee_id))
-            .order_by(*ordering)
-        )
+        query = _named(picked, ordering)
         to_row = _Rows(ws)
         rows = [to_row(r) for r in s.connection().execute(query)]
     per_state = [{"state": st.id, "state_label": st.label, "count": counted[st.id]} for st in ws.spec.states if counted.get(st.id)]
