@@ -53,10 +53,10 @@ def tag(row: dict[str, Any], now: Any) -> dict[str, Any]:
     due = row.get("due_at")
     if due is None:
         return {"colour": "", "text": "", "days": None}
-    if due < now:
-        days = clock.days_between(now, due)
-        return {"colour": "red", "text": f"逾期 {max(days, 1)} 天", "days": -max(days, 1)}
-    days = clock.days_between(due, now)
+    if due < now:  # calendar days late, as the CLI and the reminders count them (due 05-06: 2 days on 05-08)
+        days = max(clock.days_late(now, due), 1)
+        return {"colour": "red", "text": f"逾期 {days} 天", "days": -days}
+    days = clock.days_late(due, now)  # calendar days left (0 on the due day itself)
     return {"colour": "yellow" if days <= WARN_DAYS else "green", "text": f"剩 {days} 天", "days": days}
 
 

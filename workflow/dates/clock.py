@@ -162,11 +162,6 @@ def days_late(now: datetime, due: datetime) -> int:
     return (now.astimezone(TZ).date() - due.astimezone(TZ).date()).days
 
 
-def days_between(later: datetime, earlier: datetime) -> int:
-    """Whole days from `earlier` to `later` (floor), e.g. days overdue."""
-    return (later - earlier) // timedelta(days=1)
-
-
 def parse_now(text: str) -> datetime:
     """`--now`: the one date parser; without offset it is Asia/Shanghai; a bare day is its start (00:00)."""
     return parse_moment(text, "--now", bare_day="start")
