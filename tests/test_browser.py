@@ -167,7 +167,7 @@ def test_a_committees_whole_submission_then_org_returns_it_and_passes_it(server:
     for label, text in plan.items():
         page.get_by_label(label).fill(text)
     page.get_by_role("button", name="保存方案").click()
-    for kind, name, content in (("申报表电子版", "申报表（文法学院）.docx", b"docx"), ("盖章扫描件", "盖章扫描件.pdf", b"%PDF-1.4")):
+    for kind, name, content in (("申报表电子版", "申报表（文法学院）.docx", b"PK\x03\x04 docx"), ("盖章扫描件", "盖章扫描件.pdf", b"%PDF-1.4")):
         page.get_by_label("附件类型").select_option(label=kind)
         page.get_by_label("文件").set_input_files({"name": name, "mimeType": "application/octet-stream", "buffer": content})
         page.get_by_role("button", name="上传").click()
