@@ -288,17 +288,7 @@ STATUS_EXPORT = {
     "version": "版本",
 }
 OVERDUE_EXPORT = {**STATUS_EXPORT, "days_overdue": "逾期天数"}
-HISTORY_EXPORT = {
-    "at": "时间",
-    "actor": "操作人",
-    "role": "角色",
-    "on_behalf_of": "代为",
-    "trigger": "操作",
-    "source": "原状态",
-    "dest": "新状态",
-    "inputs": "输入",
-    "comment": "说明",
-}
+HISTORY_EXPORT = HISTORY_HEADERS  # the audit trail's columns, as the table shows them
 OUTBOX_EXPORT = {
     "id": "编号",
     "case": "申报",
