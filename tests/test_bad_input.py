@@ -328,7 +328,7 @@ MISTAKES = [
     ("user with a bad email", "zzb", ["user", "add", "x", "--role", "reviewer", "--email", "not-an-email"], 2, "邮箱地址无效"),
     ("status of an unknown state", "zzb", ["status", "--state", "finished"], 2, "没有状态 'finished'"),
     ("status of an unknown committee", "zzb", ["status", "--committee", "不存在分党委"], 3, "没有名为“不存在分党委”的分党委"),
-    ("export to an unknown file type", "zzb", ["status", "--xlsx", "{tmp}/进度.pdf"], 2, "导出文件应以 .xlsx 或 .csv 结尾"),
+    ("export to an unknown file type", "zzb", ["status", "--xlsx", "{tmp}/进度.pdf"], 2, "导出文件应以 .xlsx 结尾"),
     (
         "export to a place that cannot be written",
         "zzb",
