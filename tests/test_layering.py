@@ -137,3 +137,16 @@ def test_the_readme_code_map_names_every_room_and_no_other() -> None:
         path = f"`workflow/{room}/`" if (LIBRARY / room).is_dir() else f"`workflow/{room}.py`"
         assert (LIBRARY / room).is_dir() or (LIBRARY / f"{room}.py").is_file(), f"declared room {room} is not in the tree"
         assert readme.count(f"| {path} |") == 2, f"{path} is not in both code maps"
+
+
+def test_every_package_is_installed() -> None:
+    """`pip install .` ships every package of the tree (a sub-package missing from pyproject.toml is missing for users)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    tree = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for top in ("workflow", "jobs", "demo", "web")
+        for p in (ROOT / top).rglob("__init__.py")
+    }
+    assert sorted(tree - listed) == []
