@@ -1608,7 +1608,9 @@ def scheduler(opts: Options, config_path: str | None) -> int:
 @campaign_option
 @pass_opts
 def calendar(opts: Options, ics_path: str, committee: str | None, year: int | None) -> None:
-    """把本年度各阶段的截止日期（及截止日期不同的申报）导出为 .ics 文件，可导入 Outlook、钉钉日历。
+    """把各阶段的截止日期（及截止日期不同的申报）导出为 .ics 文件，可导入 Outlook、钉钉日历。
+
+    默认包含所有还有未结申报的年度（与 status、overdue 相同）；--campaign 年度 只导出该年度。
 
     Example: branchflow calendar --ics 截止日期.ics --committee 文法学院分党委
     """
@@ -1621,7 +1623,8 @@ def calendar(opts: Options, ics_path: str, committee: str | None, year: int | No
         opts,
         data,
         lambda: click.echo(
-            f"已写入 {data['file']}：{data['events']} 个日程，其中 {data['case_events']} 个是截止日期与年度日程不同的申报{data['note']}。"
+            f"已写入 {data['file']}（{'、'.join(map(str, data['campaigns']))} 年度）：{data['events']} 个日程，"
+            f"其中 {data['case_events']} 个是截止日期与年度日程不同的申报{data['note']}。"
         ),
     )
 

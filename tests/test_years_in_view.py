@@ -3,6 +3,8 @@ open cases — by default every campaign with open cases, with a 年度 column; 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import Bf
 from servers import draft_case
 
@@ -47,3 +49,16 @@ def test_a_campaign_whose_cases_all_ended_drops_out_of_the_default_view(bf: Bf) 
 
 def test_a_fresh_database_shows_the_latest_campaign(bf: Bf) -> None:
     assert bf.ok("status").stdout.splitlines()[-1].endswith("（2024 年度）。")
+
+
+def test_the_calendar_covers_every_campaign_with_open_cases_and_says_which(bf: Bf) -> None:
+    _two_years(bf)
+    path = str(bf.tmp / "due.ics")
+    data = bf.json("calendar", "--ics", path, now=LATE)
+    assert data["campaigns"] == [2024, 2025] and data["events"] == 14  # 7 due dates of each year's calendar
+    text = Path(path).read_text(encoding="utf-8")
+    assert "UID:bf-2024-closing@branchflow" in text and "UID:bf-2025-draft@branchflow" in text
+    line = bf.ok("calendar", "--ics", path, now=LATE).stdout
+    assert line.startswith(f"已写入 {path}（2024、2025 年度）：14 个日程")
+    assert bf.json("calendar", "--ics", path, "--campaign", "2025", now=LATE)["campaigns"] == [2025]
+    assert "bf-2024-" not in Path(path).read_text(encoding="utf-8")

@@ -261,7 +261,8 @@ def copied_rows(counts: Mapping[str, int]) -> list[dict[str, Any]]:
 def calendar(c: Calendar, file: str) -> dict[str, Any]:
     """`calendar`: the file written and the events in it."""
     note = "（仅含您管辖范围内的申报）" if c.scoped else ""
-    return {"file": file, "campaign": c.campaign, "events": c.events, "case_events": c.case_events, "note": note}
+    years = list(c.campaigns or (c.campaign,))
+    return {"file": file, "campaign": c.campaign, "campaigns": years, "events": c.events, "case_events": c.case_events, "note": note}
 
 
 # ---------------------------------------------------------------- exports: the department's own tables

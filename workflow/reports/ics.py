@@ -1,6 +1,6 @@
-"""An iCalendar (RFC 5545) file of a campaign's due dates, for Outlook and DingTalk to import.
+"""An iCalendar (RFC 5545) file of the campaigns' due dates, for Outlook and DingTalk to import.
 
-One event per due date of the campaign's calendar, plus one per case whose own due date differs
+One event per due date of each campaign's calendar in view, plus one per case whose own due date differs
 (an individual extension or a return with a new date). A due date at the end of a day is an
 all-day event on that day; any other due moment is a 30-minute event ending at it. Times are
 written in UTC (…Z), which every client converts, so no VTIMEZONE block is needed.
@@ -8,15 +8,18 @@ written in UTC (…Z), which every client converts, so no VTIMEZONE block is nee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
 
 from workflow import access
 from workflow.dates import clock
-from workflow.db.models import Branch, CampaignDue, Case, Committee
+from workflow.db.models import Branch, Campaign, CampaignDue, Case, Committee
+from workflow.reports.queries import in_view
 from workflow.workspace import Workspace
 
 PRODID = "-//Branchflow//特色支部创建//ZH"
@@ -89,31 +92,48 @@ def render(events: list[Event], name: str, now: datetime) -> str:
 
 @dataclass(frozen=True)
 class Calendar:
-    """An .ics text and what it holds; `scoped`: only the cases in the actor's charge (a committee or a branch)."""
+    """An .ics text and what it holds; `campaigns`: the years it covers (`campaign`: the newest of them);
+    `scoped`: only the cases in the actor's charge (a committee or a branch)."""
 
     text: str
     campaign: int
     events: int
     case_events: int
     scoped: bool
+    campaigns: tuple[int, ...] = ()
 
 
 def export(ws: Workspace, committee: str | None = None, year: int | None = None) -> Calendar:
-    """The campaign's due dates (and the cases whose own due date differs) as iCalendar text."""
-    spec = ws.spec
+    """The due dates of the campaigns in view (`year`'s; by default every campaign with open cases, as `status`
+    and `overdue` cover) and of the cases whose own due date differs, as iCalendar text."""
+    events: list[Event] = []
+    extra = 0
     with ws.store.read() as s:
         actor = ws.actor(s)
-        campaign = ws.campaign(s, year)
+        campaigns = in_view(s, ws, year)
         committee_id = access.committee_id(s, committee) if committee else None
-        dues = {d.state: d.due_at for d in s.execute(select(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id)).scalars()}
-        q = (
-            select(col(Case.id), col(Case.state), col(Case.due_at), col(Case.version), col(Branch.name), col(Committee.name))
-            .join(Branch, col(Branch.id) == col(Case.branch_id))
-            .join(Committee, col(Committee.id) == col(Branch.committee_id))
-            .where(col(Case.campaign_id) == campaign.id, col(Case.due_at).is_not(None))
-            .order_by(col(Case.due_at), col(Case.id))
-        )
-        cases = s.execute(access.visible_cases(q, actor, committee_id)).all()
+        for campaign in campaigns:
+            dues = {d.state: d.due_at for d in s.execute(select(CampaignDue).where(col(CampaignDue.campaign_id) == campaign.id)).scalars()}
+            q = (
+                select(col(Case.id), col(Case.state), col(Case.due_at), col(Case.version), col(Branch.name), col(Committee.name))
+                .join(Branch, col(Branch.id) == col(Case.branch_id))
+                .join(Committee, col(Committee.id) == col(Branch.committee_id))
+                .where(col(Case.campaign_id) == campaign.id, col(Case.due_at).is_not(None))
+                .order_by(col(Case.due_at), col(Case.id))
+            )
+            cases = s.execute(access.visible_cases(q, actor, committee_id)).all()
+            found, own = _events(ws, campaign, dues, cases)
+            events += found
+            extra += own
+    scoped = not access.is_org(actor)
+    name = "、".join(c.label for c in campaigns)
+    years = tuple(c.year for c in campaigns)
+    return Calendar(render(events, name, ws.now), max(years), len(events), extra, scoped, years)
+
+
+def _events(ws: Workspace, campaign: Campaign, dues: dict[str, datetime], cases: Sequence[Any]) -> tuple[list[Event], int]:
+    """One campaign's events: one per due date of its calendar, one per case whose own due date differs (counted)."""
+    spec = ws.spec
     events = []
     for st in spec.states:
         if st.id not in dues:
@@ -141,10 +161,9 @@ def export(ws: Workspace, committee: str | None = None, year: int | None = None)
                 f"bf-case-{case_id}-{state}@branchflow",
                 due,
                 f"【截止】申报 {case_id} {branch}：{spec.label(state)}",
-                f"{committee_name} · {branch} · 申报 {case_id}：“{spec.label(state)}”阶段截止 {clock.show(due)}{general}。",
+                f"{committee_name} · {branch} · 申报 {case_id}（{campaign.year} 年度）：“{spec.label(state)}”阶段截止 {clock.show(due)}{general}。",
                 version,
             )
         )
         extra += 1
-    scoped = not access.is_org(actor)
-    return Calendar(render(events, campaign.label, ws.now), campaign.year, len(events), extra, scoped)
+    return events, extra
