@@ -71,3 +71,17 @@ def test_no_role_is_tested_by_its_literal_outside_access() -> None:
         if literal.search(line)
     ]
     assert offenders == []
+
+
+def test_no_role_id_is_tested_by_its_literal_outside_access_and_the_spec() -> None:
+    """A role given as input (a user being added or changed) is asked of access too (needs_committee, scope_fields, …);
+    only the spec, which declares the role ids, names them."""
+    literal = re.compile(r"""\brole\s*(?:==|!=|in|not in)\s*\(?\s*["'](?:org|committee|branch|reviewer)["']""")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted((ROOT / "workflow").rglob("*.py"))
+        if path.name != "access.py" and "spec" not in path.relative_to(ROOT).parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if literal.search(line)
+    ]
+    assert offenders == []

@@ -12,6 +12,7 @@ from workflow.db import values
 from workflow.db.models import Branch, Case, Committee, Review
 from workflow.errors import NotFound, PermissionDenied
 from workflow.spec import Spec, TransitionSpec
+from workflow.spec.model import REQUIRED_ROLES
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class Actor:
     email: str
 
 
-ORG, COMMITTEE, BRANCH, REVIEWER = "org", "committee", "branch", "reviewer"  # the role ids the code relies on
+ROLES = REQUIRED_ROLES  # the role ids the code relies on (states.yaml must declare them)
+ORG, COMMITTEE, BRANCH, REVIEWER = ROLES
 ROLE_LABELS = {"org": "党委组织部", "committee": "分党委", "branch": "党支部", "reviewer": "评审专家"}
 
 
@@ -43,6 +45,34 @@ def is_branch(actor: Actor) -> bool:
 def may_import_cases(actor: Actor) -> bool:
     """Org, or a committee for its own branches, may import a 申报汇总表."""
     return is_org(actor) or is_committee(actor)
+
+
+# ---- a role id (a user being added or changed), before there is an Actor ---------------------------
+
+
+def needs_committee(role: str) -> bool:
+    """A 分党委 user names the committee they belong to."""
+    return role == COMMITTEE
+
+
+def needs_branch(role: str) -> bool:
+    """A 党支部 user names their branch (its committee follows from it)."""
+    return role == BRANCH
+
+
+def is_reviewer_role(role: str) -> bool:
+    """A 评审专家 may name a committee (R13 then keeps them off its cases), never a branch."""
+    return role == REVIEWER
+
+
+def scope_fields(role: str) -> tuple[str, ...]:
+    """Which of committee and branch a user of this role may have: none for org, a committee for a committee
+    or a reviewer, both for a branch."""
+    if needs_branch(role):
+        return ("committee", "branch")
+    if needs_committee(role) or is_reviewer_role(role):
+        return ("committee",)
+    return ()
 
 
 def visible_cases(query: Any, actor: Actor, committee_id: int | None = None) -> Any:

@@ -16,17 +16,16 @@ from workflow.db.models import Branch, Committee, User, UserHistory
 from workflow.errors import NotFound, Refused, UsageError
 from workflow.workspace import Workspace
 
-ROLES = ("org", "committee", "branch", "reviewer")
 EMAIL_RX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _scope(s: Session, name: str, role: str, committee: str | None, branch: str | None) -> tuple[int | None, int | None]:
     """The (committee id, branch id) a user of `role` gets from the names given, or the error saying what to fix."""
-    if role not in ROLES:
-        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。", field="role")
-    if role == "committee" or (role == "reviewer" and committee):
+    if role not in access.ROLES:
+        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(access.ROLES)} 之一。", field="role")
+    if access.needs_committee(role) or (access.is_reviewer_role(role) and committee):
         # A reviewer may belong to a committee: R13's conflict of interest keeps them off its cases.
-        if role == "reviewer" and branch:
+        if access.is_reviewer_role(role) and branch:
             raise UsageError("评审专家不属于某个支部。", hint="请不填支部（可以填写所在分党委）。", field="branch")
         if not committee:
             raise UsageError("分党委用户须指定所属分党委。", hint="请填写分党委名称。", field="committee")
@@ -34,7 +33,7 @@ def _scope(s: Session, name: str, role: str, committee: str | None, branch: str 
         if c is None:
             raise NotFound(f"没有名为“{committee}”的分党委：请先导入支部名单。", field="committee")
         return c.id, None
-    if role == "branch":
+    if access.needs_branch(role):
         if not branch:
             raise UsageError("党支部用户须指定所属支部。", hint="请填写支部名称。", field="branch")
         b = s.exec(select(Branch).where(col(Branch.name) == branch)).first()
@@ -91,8 +90,8 @@ def _user(s: Session, name: str) -> User:
 
 def add(ws: Workspace, name: str, role: str, committee: str | None = None, branch: str | None = None, email: str = "") -> User:
     """Add a user (org only). A committee user needs its committee, a branch user its branch."""
-    if role not in ROLES:
-        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(ROLES)} 之一。", field="role")
+    if role not in access.ROLES:
+        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(access.ROLES)} 之一。", field="role")
     name = values.clean_name(name, "用户名")
     committee = values.clean_name(committee, "分党委名称") if committee else committee
     branch = values.clean_name(branch, "支部名称") if branch else branch
@@ -157,10 +156,9 @@ def update(
             # A new scope is given whole: the role's committee/branch as asked, else kept where they still fit.
             keep_committee = committee if committee is not None else (was["committee"] or None) if branch is None else None
             keep_branch = branch if branch is not None else (was["branch"] or None) if committee is None else None
-            if target_role in ("org",):
-                keep_committee = keep_branch = None
-            elif target_role in ("committee", "reviewer"):
-                keep_branch = None
+            fields = access.scope_fields(target_role)
+            keep_committee = keep_committee if "committee" in fields else None
+            keep_branch = keep_branch if "branch" in fields else None
             committee_id, branch_id = _scope(s, name, target_role, keep_committee, keep_branch)
         else:
             committee_id, branch_id = user.committee_id, user.branch_id
