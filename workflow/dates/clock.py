@@ -116,11 +116,6 @@ def parse_date(text: str) -> date:
     return parse_day(text)
 
 
-def parse_instant(text: str) -> datetime:
-    """A date and time a user types; without offset it is Asia/Shanghai, a bare day is its end."""
-    return parse_moment(text)
-
-
 def parse_deadline(text: str, name: str = "--until") -> datetime:
     """A deadline (`--until`): a bare day means the end of that day, a time is taken as given."""
     return parse_moment(text, name, bare_day="end")

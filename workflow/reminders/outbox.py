@@ -38,7 +38,6 @@ LEASE = timedelta(minutes=10)
 # After this many tries a temporary failure is given up and the row marked failed (about a day
 # with the backoff below); `outbox retry ID` puts it back.
 MAX_ATTEMPTS = 8
-STATUSES = ("pending", "sent", "failed", "cancelled")
 
 
 def backoff(attempts: int) -> timedelta:
