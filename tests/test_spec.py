@@ -26,7 +26,7 @@ INVALID = [
         "invalid_unknown_top_key.yaml",
         8,
         BAD
-        + "：{path} 第 8 行（stages）：未知的键 'stages'；允许的键：version, timezone, roles, states, transitions, rules, campaigns, reminders",
+        + "：{path} 第 8 行（stages）：未知的键 'stages'；允许的键：version, timezone, roles, states, transitions, rules, campaigns, reminders, web",
     ),
     ("invalid_unknown_state.yaml", 8, BAD + "：{path} 第 8 行（transitions.0.dest）：未知的状态 'finished'"),
     ("invalid_unknown_role.yaml", 9, BAD + "：{path} 第 9 行（transitions.0.roles.1）：未知的角色 'secretary'；已定义的角色：org"),
@@ -103,6 +103,10 @@ INVALID = [
         2,
         BAD + "：{path} 第 2 行（timezone）：timezone 只能是 Asia/Shanghai（截止时间、提醒都按北京时间计算），实际是 'UTC'",
     ),
+    # web: what the pages show (the 黄 tag's days).
+    ("invalid_web_warn_days.yaml", 11, BAD + "：{path} 第 11 行（web.warn_days）：warn_days 应在 0 到 400 之间（天），实际是 500"),
+    ("invalid_web_warn_days_not_integer.yaml", 11, BAD + "：{path} 第 11 行（web.warn_days）：应是整数，实际是 '一周'"),
+    ("invalid_web_unknown_key.yaml", 12, BAD + "：{path} 第 12 行（web.red_days）：未知的键 'red_days'；允许的键：warn_days"),
 ]
 
 # The smallest valid file the broken ones differ from (kept inline so the data folder holds only broken files).

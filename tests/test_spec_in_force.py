@@ -99,6 +99,7 @@ def changed(old: str, new: str) -> spec.Spec:
             '  digest: {time: "09:00", working_days: false}',
             ["提醒设置 digest.time：08:30 → 09:00", "提醒设置 digest.working_days：是 → 否"],
         ),
+        ("  warn_days: 7", "  warn_days: 10", ["网页设置 warn_days：7 → 10"]),
         (
             "      submitted: 2025-05-16",
             "      submitted: 2025-05-19",

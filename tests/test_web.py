@@ -368,7 +368,12 @@ def test_upload_and_download_under_the_chinese_name(app: Any, db: Bf) -> None:
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
-    [("run.exe", b"MZ", "不支持的文件类型"), ("empty.pdf", b"", "文件是空的"), ("big.pdf", b"0" * (20 * 1024 * 1024 + 1), "文件太大")],
+    [  # the library's one upload policy (records/attachments), not a list of the web's own
+        ("run.exe", b"MZ", "申报表电子版只能是 .doc、.docx、.wps 或 .pdf 文件，run.exe 不是"),
+        ("empty.pdf", b"", "文件 empty.pdf 是空的（0 字节）"),
+        ("big.pdf", b"%PDF-" + b"0" * (20 * 1024 * 1024), "超过上限 20 MB"),
+        ("fake.pdf", b"MZ", "文件 fake.pdf 的内容不是PDF 文件"),
+    ],
 )
 def test_uploads_are_limited_in_type_and_size(app: Any, db: Bf, name: str, content: bytes, message: str) -> None:
     c, token = login(app, "wenfa")

@@ -60,6 +60,12 @@ class Workspace:
             raise PermissionDenied(f"用户 {row.name} 已停用，不能再操作：如需恢复请联系党委组织部。")
         return Actor(row.id, row.name, row.role, row.committee_id, row.branch_id, row.email)
 
+    @cached_property
+    def current(self) -> Actor:
+        """The acting user, read once in its own session: for a front end asking `access` what to show them."""
+        with self.store.read() as session:
+            return self.actor(session)
+
     def campaign(self, session: Session, year: int | None = None) -> Campaign:
         """The campaign of `year`, or the latest one created."""
         query = select(Campaign)

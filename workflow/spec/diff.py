@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from typing import Any
 
-from workflow.spec.model import ReminderPolicy, RuleSettings, Spec, StateSpec, TransitionSpec
+from workflow.spec.model import ReminderPolicy, RuleSettings, Spec, StateSpec, TransitionSpec, WebSettings
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ def compare(old: Spec, new: Spec) -> list[Change]:
         *_transitions(old, new),
         *_settings("rules", "规则设置", old.rules, new.rules),
         *_settings("reminders", "提醒设置", old.reminders, new.reminders),
+        *_settings("web", "网页设置", old.web, new.web),
         *_calendars(old, new),
     ]
 
@@ -209,7 +210,7 @@ def _yaml_key(section: str, key: str) -> str:
     return _REMINDER_FIELDS.get(key, key)
 
 
-def _settings(section: str, title: str, old: RuleSettings | ReminderPolicy, new: RuleSettings | ReminderPolicy) -> Iterator[Change]:
+def _settings(section: str, title: str, old: RuleSettings | ReminderPolicy | WebSettings, new: RuleSettings | ReminderPolicy | WebSettings) -> Iterator[Change]:
     was = {_yaml_key(section, k): v for k, v in _flatten(old, "").items()}
     now = {_yaml_key(section, k): v for k, v in _flatten(new, "").items()}
     for key in [*now, *(k for k in was if k not in now)]:

@@ -18,7 +18,7 @@ from workflow.spec.review import COMBINE, Criterion, ReviewSettings
 from workflow.spec.rules import CONDITIONS
 
 INPUT_TYPES = ("bool", "int", "number", "date", "text")
-TOP_KEYS = ("version", "timezone", "roles", "states", "transitions", "rules", "campaigns", "reminders")
+TOP_KEYS = ("version", "timezone", "roles", "states", "transitions", "rules", "campaigns", "reminders", "web")
 STATE_KEYS = ("id", "label", "owner", "terminal", "initial")
 TRANSITION_KEYS = ("trigger", "label", "source", "dest", "roles", "conditions", "inputs")
 INPUT_KEYS = ("type", "required", "min", "max", "label", "requires")
@@ -26,6 +26,8 @@ RULE_KEYS = ("quota", "excellent_score", "themes", "other_theme", "not_live", "p
 QUOTA_KEYS = ("threshold", "small", "large", "not_counted")
 REMINDER_KEYS = ("before", "send_at", "max_per_state", "overdue_notice", "digest", "sweep_every_minutes", "states")
 REMINDER_STATE_KEYS = ("before", "notify", "action")
+WEB_KEYS = ("warn_days",)
+MAX_WARN_DAYS = 400  # as far ahead as a reminder may go
 # Who a reminder goes to: the branch contact from the roster, the committee's users with an
 # email, or org's users with an email.
 AUDIENCES = ("branch", "committee", "org")
@@ -159,6 +161,13 @@ class ReminderPolicy:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """What the web pages show, from the `web:` section."""
+
+    warn_days: int = 7  # the 黄 tag: due within this many calendar days (red when overdue, green otherwise)
+
+
+@dataclass(frozen=True)
 class Calendar:
     """One campaign year: the due day of every non-terminal state."""
 
@@ -179,6 +188,7 @@ class Spec:
     rules: RuleSettings
     calendars: dict[int, Calendar]
     reminders: ReminderPolicy
+    web: WebSettings = WebSettings()
 
     @cached_property
     def by_id(self) -> dict[str, StateSpec]:
@@ -315,8 +325,9 @@ class _Builder:
         rules = self.rules(top.get("rules", {}), states)
         calendars = self.calendars(top["campaigns"], states)
         reminders = self.reminders(top.get("reminders", {}), states)
+        web = self.web(top.get("web", {}))
         self.assumptions(roles, transitions)
-        return Spec(self.doc.source, self.text, roles, states, transitions, rules, calendars, reminders)
+        return Spec(self.doc.source, self.text, roles, states, transitions, rules, calendars, reminders, web)
 
     def header(self, top: dict[str, Any]) -> None:
         """`version` and `timezone` are honoured by refusing any value this program does not implement."""
@@ -634,6 +645,14 @@ class _Builder:
             notify=notify,
             actions=actions,
         )
+
+    def web(self, value: Any) -> WebSettings:
+        m = self.mapping(value, ("web",), WEB_KEYS)
+        base = WebSettings()
+        warn = int(self.number(m.get("warn_days", base.warn_days), ("web", "warn_days"), integer=True))
+        if not 0 <= warn <= MAX_WARN_DAYS:
+            raise self.fail(("web", "warn_days"), f"warn_days 应在 0 到 {MAX_WARN_DAYS} 之间（天），实际是 {warn}")
+        return WebSettings(warn_days=warn)
 
     def clock_time(self, value: Any, path: tuple[Any, ...]) -> str:
         text = str(value)
