@@ -118,14 +118,15 @@ def move_state_due(
     else:
         s.execute(update(CampaignDue).where(*where).values(due_at=new))
     # Locked (PostgreSQL; SQLite's writer already is alone), so no case leaves the state under us.
-    in_state = select(col(Case.id), col(Case.due_at)).where(col(Case.campaign_id) == campaign_id, col(Case.state) == state)
+    in_state = select(col(Case.id), col(Case.due_at), col(Case.version)).where(
+        col(Case.campaign_id) == campaign_id, col(Case.state) == state
+    )
     rows = s.execute(in_state.with_for_update()).all()
-    moved = [cid for cid, due in rows if due != new and (due is None or due == stored_db or due < new)]
+    versions = {cid: version for cid, due, version in rows if due != new and (due is None or due == stored_db or due < new)}
+    moved = list(versions)
     stored = clock.from_db(stored_db) if stored_db is not None else None
     if moved:
-        s.execute(
-            update(Case).where(col(Case.id).in_(moved)).values(version=col(Case.version) + 1, **repository.touched({"due_at": new}, now))
-        )
+        repository.update_cases(s, versions, now, due_at=new)
         row_inputs = {"state": state, "from": clock.iso(stored), "until": clock.iso(until), **(inputs or {})}
         repository.append_history(s, [repository.history_row(cid, actor, now, "extend", state, state, row_inputs, reason) for cid in moved])
     return stored, moved
