@@ -735,10 +735,24 @@ def roster() -> None:
 
 @roster.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--encoding", help="CSV 编码（默认自动识别：UTF-8、UTF-8 BOM、GBK/GB18030）。")
+@click.option("--encoding", help="文本文件的编码（默认自动识别：UTF-8、GBK、UTF-16）。")
 @pass_opts
 def roster_import(opts: Options, path: str, encoding: str | None) -> None:
-    """导入支部名单（.csv 或 .xlsx；有错误则全部不导入）。
+    """导入支部名单（.xlsx、.csv 或制表符分隔的 .txt；有错误则全部不导入）。
+
+    \b
+    第一行是表头（上方的标题行、空行会被跳过）；前七列必须有，顺序不限：
+      分党委      必填  分党委（直属党总支）全称
+      支部名称    必填  支部全称，全校唯一
+      党员人数    必填  非负整数，如 25
+      联系人      可空  支部联系人姓名
+      邮箱        可空  接收提醒的邮箱
+      上年度参与  可空  是 / 否（空即“否”，R2）
+      样板支部    可空  是 / 否（空即“否”，R4）
+      培育周期    样板支部必填，写成 2023-2025（这一列可以没有）
+    CSV 可以是 UTF-8、GBK，也可以是 Excel 另存的“Unicode 文本”（UTF-16，制表符分隔）。
+    再次导入时更新已有支部；名单未列出的已有支部保留不变（并报告个数）。
+    空白模板：branchflow roster template 支部名单.xlsx
 
     Example: branchflow roster import 支部名单.csv
     """
@@ -747,13 +761,21 @@ def roster_import(opts: Options, path: str, encoding: str | None) -> None:
 
     r = roster_mod.import_bytes(opts.workspace(), read_input(path), path, encoding)
     data = present.roster_imported(r)
-    emit(
-        opts,
-        data,
-        lambda: click.echo(
-            f"已导入 {r.rows} 行（编码：{r.encoding}）：新建分党委 {r.committees_created} 个，新建支部 {r.branches_created} 个，更新支部 {r.branches_updated} 个。"
-        ),
-    )
+    emit(opts, data, lambda: click.echo(present.roster_summary(r)))
+
+
+@roster.command("template")
+@click.argument("path", type=click.Path(dir_okay=False), callback=_export_path("xlsx"))
+@pass_opts
+def roster_template(opts: Options, path: str) -> None:
+    """写出空白支部名单（.xlsx）：表头、一行示例和填写说明。
+
+    Example: branchflow roster template 支部名单.xlsx
+    """
+    from workflow import roster as roster_mod
+
+    write_output(path, roster_mod.template(), "模板")
+    emit(opts, {"path": path}, lambda: click.echo(f"已写出支部名单模板：{path}（填写后用 branchflow roster import 导入）"))
 
 
 @cli.group()
@@ -1441,9 +1463,24 @@ class _Outcomes:
         return [f"申报 {o.id}：{tail}"]
 
 
+@case.command("template")
+@click.argument("path", type=click.Path(dir_okay=False), callback=_export_path("xlsx"))
+@pass_opts
+def case_template(opts: Options, path: str) -> None:
+    """写出空白申报汇总表（.xlsx）：表头、一行示例和填写说明（创建方向按数据库使用的 states.yaml）。
+
+    Example: branchflow case template 申报汇总表.xlsx
+    """
+    from workflow import Store, case_import, spec, workspace
+
+    s = workspace.spec_in_force(Store(opts.db)) or spec.parse(spec.packaged_text())
+    write_output(path, case_import.template(s.rules.themes, s.rules.other_theme), "模板")
+    emit(opts, {"path": path}, lambda: click.echo(f"已写出申报汇总表模板：{path}（填写后用 branchflow case import 导入）"))
+
+
 @case.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--encoding", help="CSV 编码（默认自动识别：UTF-8、UTF-8 BOM、GBK/GB18030）。")
+@click.option("--encoding", help="文本文件的编码（默认自动识别：UTF-8、GBK、UTF-16）。")
 @campaign_option
 @pass_opts
 def case_import(opts: Options, path: str, encoding: str | None, year: int | None) -> None:
@@ -1460,9 +1497,7 @@ def case_import(opts: Options, path: str, encoding: str | None, year: int | None
     def human() -> None:
         for c in r.cases:
             click.echo(f"第 {c['row']} 行：{c['branch']} → 申报 {c['id']}（{present.IMPORT_ACTIONS[c['action']]}）")
-        click.echo(
-            f"已导入 {r.rows} 行（编码：{r.encoding}）：新建申报 {r.created} 个，更新 {r.updated} 个，未变 {r.unchanged} 个，上传附件 {r.attachments} 个。"
-        )
+        click.echo(present.cases_summary(r))
 
     emit(opts, data, human)
 

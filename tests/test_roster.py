@@ -66,7 +66,7 @@ def test_utf8_csv_is_imported_and_the_encoding_reported(db: Bf) -> None:
     path = sample.write_csv(db.tmp / "名单.csv", ROWS, encoding="utf-8")
     result = db("roster", "import", str(path))
     assert result.exit_code == 0, result.output
-    assert result.output == "已导入 52 行（编码：utf-8）：新建分党委 6 个，新建支部 52 个，更新支部 0 个。\n"
+    assert result.output == "已导入 52 行（编码：UTF-8）：新建分党委 6 个，新建支部 52 个，更新支部 0 个。\n"
     listed = branches(db)
     assert len(listed) == 52
     model = next(b for b in listed if b["name"] == "文法学院第4学生党支部")
@@ -88,6 +88,7 @@ def test_utf8_with_bom_csv_is_imported_and_the_bom_is_not_part_of_the_first_head
         "committees_created": 6,
         "branches_created": 52,
         "branches_updated": 0,
+        "branches_not_listed": 0,
     }
     assert {b["committee"] for b in branches(db)} == {r[0] for r in ROWS}
 
@@ -104,7 +105,7 @@ def test_gbk_csv_with_crlf_as_chinese_excel_writes_it_is_detected(db: Bf) -> Non
 
 def test_xlsx_is_imported_with_numbers_as_excel_stores_them(db: Bf) -> None:
     path = sample.write_xlsx(db.tmp / "名单.xlsx", ROWS)
-    assert import_json(db, path) == {"encoding": "xlsx", "rows": 52, "committees_created": 6, "branches_created": 52, "branches_updated": 0}
+    assert import_json(db, path) == {"encoding": "xlsx", "rows": 52, "committees_created": 6, "branches_created": 52, "branches_updated": 0, "branches_not_listed": 0}
     first = branches(db)[0]
     assert (first["name"], first["members"]) == (ROWS[0][1], int(ROWS[0][2]))
 
@@ -118,7 +119,7 @@ def test_a_wrong_encoding_option_is_refused_and_imports_nothing(db: Bf) -> None:
     path = sample.write_csv(db.tmp / "名单.csv", ROWS[:3], encoding="gbk")
     before = snapshot(db)
     [line] = refused(db("roster", "import", str(path), "--encoding", "utf-8"))
-    assert line.startswith("文件不是 utf-8 编码（第 ") and line.endswith("字节处无法解码）：请去掉 --encoding 让程序自动识别。")
+    assert line.startswith("文件不是 UTF-8 编码（第 ") and line.endswith("字节处无法解码）：请去掉 --encoding 让程序自动识别。")
     [line] = refused(db("roster", "import", str(path), "--encoding", "klingon"))
     assert line == "未知的编码 'klingon'：可用 utf-8、gbk、gb18030 等。"
     assert snapshot(db) == before
@@ -131,7 +132,7 @@ def test_reimport_updates_branches_instead_of_duplicating_them(db: Bf) -> None:
     changed[0][3:6] = ["新联系人", "new@example.edu.cn", "是"]
     changed.append(["医学院分党委", "医学院第1党支部", "9", "王伟", "", "否", "否", ""])
     again = import_json(db, sample.write_csv(db.tmp / "名单2.csv", changed))
-    assert again == {"encoding": "gb18030", "rows": 53, "committees_created": 1, "branches_created": 1, "branches_updated": 52}
+    assert again == {"encoding": "gb18030", "rows": 53, "committees_created": 1, "branches_created": 1, "branches_updated": 52, "branches_not_listed": 0}
     listed = branches(db)
     assert len(listed) == 53 and len({b["name"] for b in listed}) == 53
     first = next(b for b in listed if b["name"] == ROWS[0][1])

@@ -196,7 +196,27 @@ def roster_imported(r: roster.Imported) -> dict[str, Any]:
         "committees_created": r.committees_created,
         "branches_created": r.branches_created,
         "branches_updated": r.branches_updated,
+        "branches_not_listed": r.branches_not_listed,
     }
+
+
+def roster_summary(r: roster.Imported) -> str:
+    """`roster import`'s line: what was created and updated, and (on a re-import) the branches the file left out."""
+    line = (
+        f"已导入 {r.rows} 行（编码：{r.encoding_label}）：新建分党委 {r.committees_created} 个，"
+        f"新建支部 {r.branches_created} 个，更新支部 {r.branches_updated} 个。"
+    )
+    if r.branches_updated or r.branches_not_listed:
+        line += f"数据库中已有、此名单未列出的支部 {r.branches_not_listed} 个，保留不变。"
+    return line
+
+
+def cases_summary(r: case_import.Imported) -> str:
+    """`case import`'s line: the counts."""
+    return (
+        f"已导入 {r.rows} 行（编码：{r.encoding_label}）：新建申报 {r.created} 个，更新 {r.updated} 个，"
+        f"未变 {r.unchanged} 个，上传附件 {r.attachments} 个。"
+    )
 
 
 def cases_imported(r: case_import.Imported) -> dict[str, Any]:

@@ -36,6 +36,8 @@ FIELDS = {"支部名称": "branch", "项目名称": "title", "创建方向": "th
 FILES = {"申报表文件": "form", "盖章扫描件": "stamped_scan"}
 REQUIRED = list(FIELDS)
 CASE_FIELDS = [key for key in FIELDS.values() if key != "branch"]
+HEADERS = [*FIELDS, *FILES]
+SHEET = "申报汇总表"
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,45 @@ class Imported:
     attachments: int
     cases: list[dict[str, Any]]
 
+    @property
+    def encoding_label(self) -> str:
+        """The encoding as people name it (GBK, UTF-8, Excel 文件)."""
+        return tabular.encoding_label(self.encoding)
+
+
+def columns(themes: tuple[str, ...], other: str) -> list[tuple[str, str, str]]:
+    """Each column of the 申报汇总表: whether a value is required, and how to fill it in."""
+    plan = [(label, "提交前须填写", "方案内容（可先留空，提交前补齐，R7）") for label in rules.PLAN_FIELDS.values()]
+    return [
+        ("支部名称", "是", "与支部名单中的名称一致，每个支部一行"),
+        ("项目名称", "是", "创建项目的名称"),
+        ("创建方向", "是", "、".join(themes) + "，选其一"),
+        ("方向说明", f"方向为“{other}”时必填", f"创建方向选“{other}”时说明具体方向"),
+        *plan,
+        ("申报表文件", "否", "申报表电子版的路径（相对于表格所在文件夹，如 附件/申报表.docx）；网页导入时附件须单独上传"),
+        ("盖章扫描件", "否", "盖章扫描件的路径（同上）"),
+    ]
+
+
+def template(themes: tuple[str, ...], other: str) -> bytes:
+    """An empty 申报汇总表 (.xlsx) to fill in: the header row, one example row, and a sheet 填写说明."""
+    example = {
+        "支部名称": "文法学院第1学生党支部",
+        "项目名称": "“红色经典”读书会",
+        "创建方向": themes[0] if themes else "",
+    }
+    plan_examples = ["形成读书笔记汇编一册", "3月启动，6月中期交流，11月总结", "师生共读", "在学院公众号推广", "组织专题学习两次"]
+    for label, text in zip(rules.PLAN_FIELDS.values(), plan_examples, strict=False):
+        example[label] = text
+    return tabular.template(SHEET, HEADERS, [example.get(h, "") for h in HEADERS], columns(themes, other))
+
 
 def import_file(ws: Workspace, path: str | Path, encoding: str | None = None, year: int | None = None) -> Imported:
     """Import a 申报汇总表 (.csv or .xlsx) in one transaction (org, or a committee for its own branches)."""
     with ws.store.read() as s:
         _require_importer(ws.actor(s))
     p = Path(path)
-    return _import(ws, tabular.read(p, encoding), p.name, p.resolve().parent, year)
+    return _import(ws, tabular.read(p, encoding, expected=HEADERS), p.name, p.resolve().parent, year)
 
 
 def import_bytes(
@@ -86,7 +120,7 @@ def import_bytes(
     `folder` (the sheet's own folder), and without one a row naming an attachment is refused."""
     with ws.store.read() as s:
         _require_importer(ws.actor(s))
-    return _import(ws, tabular.parse(data, name, encoding), PurePath(name).name, folder, year)
+    return _import(ws, tabular.parse(data, name, encoding, expected=HEADERS), PurePath(name).name, folder, year)
 
 
 def _import(ws: Workspace, table: tabular.Table, source: str, folder: Path | None, year: int | None) -> Imported:

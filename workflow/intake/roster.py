@@ -21,6 +21,19 @@ from workflow.workspace import Workspace
 
 HEADERS = ["分党委", "支部名称", "党员人数", "联系人", "邮箱", "上年度参与", "样板支部", "培育周期"]
 REQUIRED = HEADERS[:7]
+# Each column: whether a value is required, and how to fill it in (the template's 填写说明, README, --help).
+COLUMNS = [
+    ("分党委", "是", "分党委（直属党总支）全称，如“文法学院分党委”"),
+    ("支部名称", "是", "支部全称，在全校唯一，如“文法学院第1学生党支部”"),
+    ("党员人数", "是", "非负整数，如 25"),
+    ("联系人", "否", "支部联系人姓名（提醒邮件的称呼）"),
+    ("邮箱", "否", "接收提醒的邮箱；留空则该支部收不到邮件提醒"),
+    ("上年度参与", "否（空即“否”）", "是 / 否：上一年度是否参加过特色支部创建（R2）"),
+    ("样板支部", "否（空即“否”）", "是 / 否：全国或省级样板支部（R4）"),
+    ("培育周期", "样板支部必填（这一列可以没有）", "样板支部的培育周期，写成 2023-2025"),
+]
+EXAMPLE = ["文法学院分党委", "文法学院第1学生党支部", "25", "王老师", "wang@example.edu.cn", "否", "否", ""]
+SHEET = "支部名单"
 YES = {"是", "y", "yes", "true", "1", "√"}
 NO = {"否", "n", "no", "false", "0", ""}
 CYCLE_RX = re.compile(r"^([0-9]{4})\s*[-–—~至]\s*([0-9]{4})$")
@@ -35,6 +48,17 @@ class Imported:
     committees_created: int
     branches_created: int
     branches_updated: int
+    branches_not_listed: int = 0  # branches already in the database that the file did not mention (they stay)
+
+    @property
+    def encoding_label(self) -> str:
+        """The encoding as people name it (GBK, UTF-8, Excel 文件)."""
+        return tabular.encoding_label(self.encoding)
+
+
+def template() -> bytes:
+    """An empty roster (.xlsx) to fill in: the header row, one example row, and a sheet 填写说明."""
+    return tabular.template(SHEET, HEADERS, EXAMPLE, COLUMNS)
 
 
 def _yes_no(value: str, header: str, errors: list[str], number: int) -> bool:
@@ -134,14 +158,14 @@ def import_file(ws: Workspace, path: str | Path, encoding: str | None = None) ->
     """Import (or re-import, updating) a roster file in one transaction (org only)."""
     with ws.store.read() as s:
         access.require_org(ws.actor(s), "导入支部名单")
-    return _import(ws, tabular.read(path, encoding, sheet="支部名单"))
+    return _import(ws, tabular.read(path, encoding, sheet=SHEET, expected=HEADERS))
 
 
 def import_bytes(ws: Workspace, data: bytes, name: str, encoding: str | None = None) -> Imported:
     """Import a roster given as the bytes of a .csv or .xlsx file called `name` (an upload, or a file the caller read)."""
     with ws.store.read() as s:
         access.require_org(ws.actor(s), "导入支部名单")
-    return _import(ws, tabular.parse(data, name, encoding, sheet="支部名单"))
+    return _import(ws, tabular.parse(data, name, encoding, sheet=SHEET, expected=HEADERS))
 
 
 def _import(ws: Workspace, table: tabular.Table) -> Imported:
@@ -179,4 +203,5 @@ def _import(ws: Workspace, table: tabular.Table) -> Imported:
                 update(Branch).where(col(Branch.id) == bindparam("bid")).values({k[2:]: bindparam(k) for k in changed[0] if k != "bid"}),
                 changed,
             )
-    return Imported(table.encoding, len(rows), len(new_committees), len(fresh), len(changed))
+    not_listed = len(set(existing) - {r["name"] for r in rows})
+    return Imported(table.encoding, len(rows), len(new_committees), len(fresh), len(changed), not_listed)
