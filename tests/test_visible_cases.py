@@ -62,10 +62,11 @@ def test_one_committee_lookup_with_one_message(bf: Bf) -> None:
 
 def test_no_role_is_tested_by_its_literal_outside_access() -> None:
     """Who may see and do what is asked of access's predicates (is_org, is_committee, …), not of `actor.role == "org"`."""
-    literal = re.compile(r"""\.role\s*(?:==|!=|in|not in)\s*\(?\s*["'](?:org|committee|branch|reviewer)["']""")
+    literal = re.compile(r"""(?:\.role|\[["']role["']\])\s*(?:==|!=|in|not in)\s*\(?\s*["'](?:org|committee|branch|reviewer)["']""")
+    sources = [*(ROOT / "workflow").rglob("*.py"), *(ROOT / "web").rglob("*.py"), *(ROOT / "jobs").rglob("*.py"), ROOT / "cli.py"]
     offenders = [
         f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-        for path in sorted((ROOT / "workflow").rglob("*.py"))
+        for path in sorted(sources)
         if path.name != "access.py"
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if literal.search(line)
