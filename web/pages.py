@@ -87,10 +87,10 @@ def todo_data(me: Me) -> dict[str, Any]:
     terminal = {st.id for st in me.ws.spec.states if st.terminal}
     ready: list[dict[str, Any]] = []
     blocked: list[dict[str, Any]] = []
-    for row in listed["cases"]:
-        if row["state"] in terminal:
-            continue
-        options = engine.options(me.ws, row["id"])
+    open_rows = [row for row in listed["cases"] if row["state"] not in terminal]
+    every = engine.options_many(me.ws, [row["id"] for row in open_rows])
+    for row in open_rows:
+        options = every[row["id"]]
         if not options:
             continue
         item = {**row, "tag": tag(row, now, me.ws.spec.web.warn_days), "options": options}

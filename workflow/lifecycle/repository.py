@@ -36,6 +36,20 @@ def load_case(session: Session, case_id: int) -> facts_mod.CaseRow:
     return facts_mod.to_case_row(r)
 
 
+def load_cases(session: Session, case_ids: Sequence[int]) -> list[facts_mod.CaseRow]:
+    """These cases with their branches and campaigns, in the order given (a thousand ids a query), or NotFound
+    for the first id that names no case."""
+    found: dict[int, facts_mod.CaseRow] = {}
+    ids = [i for i in case_ids if 0 < i < 2**63]
+    for start in range(0, len(ids), 1000):
+        q = facts_mod.case_query().where(facts_mod.any_of(session, col(Case.id), ids[start : start + 1000]))
+        found.update((row.id, row) for row in map(facts_mod.to_case_row, session.execute(q).all()))
+    missing = next((i for i in case_ids if i not in found), None)
+    if missing is not None:
+        raise NotFound(f"没有编号为 {missing} 的申报。", hint=CASE_HINT, field="case_id", value=missing)
+    return [found[i] for i in case_ids]
+
+
 def campaign_due(session: Session, campaign_id: int, state: str) -> datetime | None:
     """The campaign's due date for a state (None for terminal states)."""
     value = session.execute(
