@@ -447,6 +447,7 @@ LIMIT = Whole("--limit", low=1)
 CHUNK = Whole("--chunk-size", low=1)  # the library bounds it (bulk.CHUNK_MAX)
 
 campaign_option = click.option("--campaign", "year", type=YEAR, help="年度（默认：最近创建的年度）。")
+ROLE_HELP = "角色：org（党委组织部）、committee（分党委）、branch（党支部）、reviewer（评审专家），id 或中文名均可。"
 
 
 @click.group(cls=BranchflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -567,7 +568,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["org", "committee", "branch", "reviewer"]), help="角色。")
+@click.option("--role", required=True, help=ROLE_HELP)
 @click.option("--committee", help="分党委名称（committee 用户必填；reviewer 用户可选：所在分党委，评审时回避）。")
 @click.option("--branch", help="支部名称（branch 用户）。")
 @click.option("--email", default="", help="邮箱（接收提醒）。")
@@ -580,7 +581,7 @@ def user_add(opts: Options, name: str, role: str, committee: str | None, branch:
     from workflow import present, users
 
     u = users.add(opts.workspace(), name, role, committee, branch, email)
-    emit(opts, present.user_added(u.name, u.role, u.email), lambda: click.echo(f"已添加用户 {u.name}（{role}）。"))
+    emit(opts, present.user_added(u.name, u.role, u.email), lambda: click.echo(f"已添加用户 {u.name}（{present.role(None, u.role)}，{u.role}）。"))
 
 
 @user.command("list")
@@ -621,7 +622,7 @@ USER_FIELDS = {"role": "角色", "committee": "分党委", "branch": "支部", "
 @click.option("--email", help="新的邮箱（给空字符串则清除）。")
 @click.option("--committee", help="新的分党委名称。")
 @click.option("--branch", help="新的支部名称（branch 用户）。")
-@click.option("--role", type=click.Choice(["org", "committee", "branch", "reviewer"]), help="新的角色。")
+@click.option("--role", help="新的" + ROLE_HELP)
 @click.option("--comment", default="", help="说明（记入审计）。")
 @pass_opts
 def user_set(
@@ -842,8 +843,17 @@ def case_set(opts: Options, case_id: int, pairs: tuple[str, ...], expect_version
     emit(opts, {"id": case_id, "version": version}, lambda: click.echo(f"已更新申报 {case_id}（第 {version} 版）。"))
 
 
-KIND = click.Choice(["form", "stamped_scan"])
-KIND_HELP = "form=申报表电子版（.doc/.docx/.wps/.pdf），stamped_scan=盖章扫描件（.pdf/.jpg/.png）。"
+class Kind(click.Choice):
+    """An attachment kind typed as its id or its label (`words.KINDS`: 盖章扫描件); anything else is click's usage error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from workflow import words
+
+        return words.KINDS.find(str(value)) or super().convert(value, param, ctx)
+
+
+KIND = Kind(["form", "stamped_scan"])
+KIND_HELP = "form 或 申报表电子版（.doc/.docx/.wps/.pdf），stamped_scan 或 盖章扫描件（.pdf/.jpg/.png）。"
 
 
 @case.command("attach")
@@ -862,11 +872,12 @@ def case_attach(opts: Options, case_id: int, path: str, kind: str, replace: bool
     """
     from dataclasses import asdict
 
-    from workflow import attachments
+    from workflow import attachments, present
 
     data = asdict(attachments.attach(opts.workspace(), case_id, kind, path=path, replace=replace))
     verb = "已替换为" if replace else "已上传"
-    emit(opts, data, lambda: click.echo(f"{verb} {data['name']}（{kind}，{data['size']} 字节）到申报 {case_id}。"))
+    kind_label = f"{present.ATTACHMENT_KINDS[data['kind']]}，{data['kind']}"
+    emit(opts, data, lambda: click.echo(f"{verb} {data['name']}（{kind_label}，{data['size']} 字节）到申报 {case_id}。"))
 
 
 @case.command("detach")
@@ -1096,7 +1107,7 @@ def review_score(opts: Options, case_id: int, score_pairs: tuple[str, ...], comm
 
 @review.command("list")
 @click.option("--reviewer", help="只看该评审专家（党委组织部）。")
-@click.option("--state", help="只看该状态（状态 id）。")
+@click.option("--state", help="只看该状态（状态 id 或中文名，如 draft 或 草稿）。")
 @campaign_option
 @pass_opts
 def review_list(opts: Options, reviewer: str | None, state: str | None, year: int | None) -> None:
@@ -1167,7 +1178,7 @@ def triggers(opts: Options, case_id: int) -> None:
 @click.option("--expect-version", type=VERSION, help="若申报版本已变化则拒绝（退出码 4）。")
 @pass_opts
 def advance(opts: Options, case_id: int, trigger: str, comment: str, data_pairs: tuple[str, ...], expect_version: int | None) -> None:
-    """推进申报：执行一个操作（如 submit、pass_review、evaluate、approve）。
+    """推进申报：执行一个操作（操作名或中文名均可，如 submit 或 提交申报、pass_review、evaluate、approve）。
 
     Example: branchflow --as 张老师 advance 3 submit --data attest=true
     """
@@ -1217,7 +1228,7 @@ def extend(opts: Options, case_id: int | None, state: str | None, until: str, re
             opts,
             data,
             lambda: click.echo(
-                f"{data['campaign']} 年“{ws.spec.label(state)}”阶段截止时间已从 {_cell(data['from'])} 调整为 {_cell(data['until'])}，涉及 {len(moved)} 个申报。"
+                f"{data['campaign']} 年“{ws.spec.label(str(data['state']))}”阶段截止时间已从 {_cell(data['from'])} 调整为 {_cell(data['until'])}，涉及 {len(moved)} 个申报。"
             ),
         )
 
@@ -1240,7 +1251,7 @@ def waive(opts: Options, case_id: int, rule: str, reason: str) -> None:
 
 @cli.command()
 @click.option("--committee", help="只看该分党委。")
-@click.option("--state", help="只看该状态（状态 id）。")
+@click.option("--state", help="只看该状态（状态 id 或中文名，如 draft 或 草稿）。")
 @click.option("--limit", type=LIMIT, help="最多列出多少个申报（按编号；数量统计仍是全部）。")
 @campaign_option
 @exports
@@ -1354,7 +1365,7 @@ def db_copy(opts: Options, target: str) -> None:
 
 @cli.command("advance-many")
 @click.argument("trigger")
-@click.option("--state", help="处理本年度（见 --campaign）处于该状态（状态 id）的全部申报。")
+@click.option("--state", help="处理本年度（见 --campaign）处于该状态（状态 id 或中文名，如 draft 或 草稿）的全部申报。")
 @click.option("--ids", help="要处理的申报编号，用逗号分隔，如 1,2,3。")
 @click.option("--committee", help="只处理该分党委的申报。")
 @click.option("--data", "data_pairs", multiple=True, help="输入 KEY=VALUE，可重复，对每个申报相同，如 --data attest=true。")
@@ -1394,7 +1405,7 @@ def advance_many(
         dry_run=dry_run,
         chunk_size=chunk_size,
     )
-    render = _Outcomes(trigger, ws.spec, dry_run)
+    render = _Outcomes(run.transition.trigger, ws.spec, dry_run)
     opened = False  # the JSON array opens with the first chunk: an error before it is the usual error document
     # The bar is for people watching a long run; it stays off in pipes and logs.
     hidden = run.total < 500 or not sys.stderr.isatty()

@@ -215,7 +215,7 @@ def test_a_role_that_cannot_fire_the_trigger_is_refused_case_by_case(bf: Bf) -> 
     code, out = many(bf, "submit", "--ids", ids(*cases), "--data", "attest=true", user="expert")
     assert code == 1 and out[0]["error"].startswith("权限不足：“提交申报”（submit）只能由分党委（直属党总支）执行")
     code, out = many(bf, "pass_review", "--ids", ids(*cases))
-    assert out[0]["error"].startswith(f"申报 {cases[0]} 当前状态为“草稿（申报材料准备）”，不能执行 pass_review；可执行的操作：submit")
+    assert out[0]["error"].startswith(f"申报 {cases[0]} 当前状态为“草稿（申报材料准备）”，不能执行“初审通过”（pass_review）；可执行的操作：提交申报（submit）")
     assert snapshot(bf) == before
 
 

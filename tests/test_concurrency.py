@@ -127,7 +127,7 @@ def test_same_trigger_without_expect_version_losers_get_4_or_1_never_a_second_wr
     assert codes[0] == 0 and set(codes[1:]) <= {1, 4}, results
     for code, doc in results:
         if code == 1:
-            assert doc["error"].startswith(f"申报 {cid} 当前状态为“初审通过，待评审”，不能执行 pass_review")
+            assert doc["error"].startswith(f"申报 {cid} 当前状态为“初审通过，待评审”，不能执行“初审通过”（pass_review）")
     state, version, triggers = case_row(bf, cid)
     assert (state, version, triggers.count("pass_review")) == ("preliminary_review", seen + 1, 1)
 

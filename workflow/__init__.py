@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "present": "workflow.present",
     # definition, storage, time
     "spec": "workflow.spec",
+    "words": "workflow.spec.words",
     "ReminderPolicy": "workflow.spec:ReminderPolicy",
     "diagram": "workflow.spec.diagram",
     "Store": "workflow.db.store:Store",
@@ -87,6 +88,7 @@ __all__ = [
     "transfer",
     "users",
     "values",
+    "words",
     "workdays",
     "workspace",
 ]
@@ -105,7 +107,7 @@ if TYPE_CHECKING:
     from workflow.reminders import channels, outbox
     from workflow.reminders import transports as notify
     from workflow.reports import export, ics, queries
-    from workflow.spec import ReminderPolicy, diagram
+    from workflow.spec import ReminderPolicy, diagram, words
     from workflow.spec import diff as spec_diff
     from workflow.workspace import Workspace
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, BinaryIO
@@ -27,7 +28,7 @@ from workflow.lifecycle.facts import any_of
 from workflow.lifecycle.repository import campaign_due
 from workflow.records import attachments
 from workflow.records.cases import check_fields, insert_draft  # the same checks and insert as `case new`
-from workflow.spec import rules
+from workflow.spec import rules, words
 from workflow.workspace import Workspace
 
 FIELDS = {"支部名称": "branch", "项目名称": "title", "创建方向": "theme", "方向说明": "theme_note"} | {
@@ -126,7 +127,7 @@ def import_bytes(
 def _import(ws: Workspace, table: tabular.Table, source: str, folder: Path | None, year: int | None) -> Imported:
     tabular.require_headers(table, REQUIRED)
     spec = ws.spec
-    rows, errors = _parse(table, folder, spec.rules.themes, spec.rules.other_theme)
+    rows, errors = _parse(table, folder, spec.rules.themes, spec.rules.other_theme, words.themes(spec).find)
     with ws.store.write() as s:
         actor = ws.actor(s)
         _require_importer(actor)
@@ -183,8 +184,11 @@ def _require_importer(actor: Actor) -> None:
         raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是 {actor.role}。")
 
 
-def _parse(table: tabular.Table, folder: Path | None, themes: tuple[str, ...], other: str) -> tuple[list[Row], list[tuple[int, str]]]:
-    """Check every row on its own (fields, R6, attachment paths); the database is not consulted here."""
+def _parse(
+    table: tabular.Table, folder: Path | None, themes: tuple[str, ...], other: str, spelled: Callable[[str], str | None] = lambda _t: None
+) -> tuple[list[Row], list[tuple[int, str]]]:
+    """Check every row on its own (fields, R6 with the theme as the spec spells it, `spelled`, attachment paths);
+    the database is not consulted here."""
     errors: list[tuple[int, str]] = []
     rows: list[Row] = []
     limit = attachments.max_upload_bytes()
@@ -199,6 +203,8 @@ def _parse(table: tabular.Table, folder: Path | None, themes: tuple[str, ...], o
         for key in ("branch", "theme"):
             try:
                 c[key] = values.clean_name(c[key], "支部名称" if key == "branch" else "创建方向")
+                if key == "theme":
+                    c[key] = spelled(c[key]) or c[key]
             except UsageError as exc:
                 errors.append((number, f"第 {number} 行：{exc.message.rstrip('。')}"))
         for key in CASE_FIELDS:

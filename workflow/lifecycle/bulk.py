@@ -27,7 +27,7 @@ from workflow.db.models import Branch, Campaign, Case, Committee, History
 from workflow.errors import BranchflowError, Conflict, NotFound, Refused, UsageError
 from workflow.lifecycle import engine, repository
 from workflow.lifecycle import facts as facts_mod
-from workflow.spec import TransitionSpec
+from workflow.spec import TransitionSpec, words
 from workflow.workspace import Workspace
 
 CHUNK = 1000
@@ -370,14 +370,11 @@ def advance_many(
     committee = values.normal_name(committee) if committee else committee
     for cid in ids or ():
         values.check_int(cid, "申报编号", low=1)
-    transition = spec.by_trigger.get(trigger)
-    if transition is None:
-        known = "、".join(f"{t.trigger}（{t.label}）" for t in spec.transitions)
-        raise UsageError(f"没有操作 {trigger!r}；可用的操作：{known}。")
+    transition = spec.by_trigger[words.triggers(spec).resolve(trigger)]
     typed = engine.parse_inputs(transition, inputs or {})
     engine.require_future_until(typed, ws.now)
     if state is not None:
-        spec.state(state)
+        state = spec.state(state).id
     with ws.store.read() as session:
         actor = ws.actor(session)
         committee_id = access.committee_id(session, committee) if committee else None

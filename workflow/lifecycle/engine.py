@@ -20,7 +20,7 @@ from workflow.db.models import CampaignDue
 from workflow.errors import Conflict, InvalidTrigger, PermissionDenied, RuleRefused, UsageError
 from workflow.lifecycle import facts as facts_mod
 from workflow.lifecycle import panel, repository
-from workflow.spec import InputSpec, Spec, TransitionSpec, rules
+from workflow.spec import InputSpec, Spec, TransitionSpec, rules, words
 from workflow.workspace import Workspace
 
 _TRUE = {"true", "1", "yes", "y", "是", "对", "确认"}
@@ -148,9 +148,11 @@ class Fired:
 def refuse_invalid(spec: Spec, row: facts_mod.CaseRow, trigger: str) -> InvalidTrigger:
     """The error for a trigger not possible from the case's state, listing those that are."""
     possible = graph(spec).triggers(row.state)
-    listed = "、".join(f"{t}（{spec.by_trigger[t].label}）" for t in possible) or "无（已是终止状态）"
+    listed = "、".join(map(words.triggers(spec).show, possible)) or "无（已是终止状态）"
+    known = spec.by_trigger.get(trigger)
+    named = f"“{known.label}”（{trigger}）" if known else trigger
     return InvalidTrigger(
-        f"申报 {row.id} 当前状态为“{spec.label(row.state)}”，不能执行 {trigger}；可执行的操作：{listed}。",
+        f"申报 {row.id} 当前状态为“{spec.label(row.state)}”，不能执行{named}；可执行的操作：{listed}。",
         state=row.state,
         possible=possible,
     )
@@ -351,8 +353,10 @@ def advance(
     comment: str = "",
     expect_version: int | None = None,
 ) -> Fired:
-    """Fire `trigger` on one case in one transaction (role, scope, inputs, rules, version, history)."""
+    """Fire `trigger` (its name or its label, `提交申报`) on one case in one transaction (role, scope, inputs, rules,
+    version, history); a name the spec does not know is a usage error naming the closest ones."""
     spec = ws.spec
+    trigger = words.triggers(spec).resolve(trigger)
     values.check_text(comment, "说明（--comment）", multiline=True)
     with ws.store.write() as session:
         actor = ws.actor(session)

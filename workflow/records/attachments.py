@@ -31,7 +31,7 @@ from workflow.db.values import safe_file_name
 from workflow.errors import Conflict, NotFound, UsageError
 from workflow.lifecycle import repository
 from workflow.records import cases
-from workflow.spec import rules
+from workflow.spec import rules, words
 from workflow.workspace import Workspace
 
 KINDS = rules.ATTACHMENT_KINDS
@@ -139,10 +139,9 @@ class Removed:
     version: int
 
 
-def check_kind(kind: str) -> None:
-    """Refuse an unknown attachment kind."""
-    if kind not in KINDS:
-        raise UsageError(f"附件类型 {kind!r} 无效：请用 form（申报表电子版）或 stamped_scan（盖章扫描件）。")
+def check_kind(kind: str) -> str:
+    """The kind's id (`form`, or its label `申报表电子版`; see `words.KINDS`); an unknown kind is a usage error."""
+    return words.KINDS.resolve(kind)
 
 
 def max_upload_bytes(environ: Mapping[str, str] | None = None) -> int:
@@ -187,7 +186,7 @@ def _size(n: int) -> str:
 
 def check(kind: str, upload: Upload, limit: int | None = None) -> None:
     """Refuse a file the kind does not allow (see `problem`)."""
-    check_kind(kind)
+    kind = check_kind(kind)
     found = problem(kind, upload, limit)
     if found:
         raise UsageError(found + "。")
@@ -285,7 +284,7 @@ def attach(
     """Store a file for a draft case as its `kind` and record it (one transaction): a path, or bytes with a file name.
 
     With `replace`, the case's current files of that kind are taken off first (the history row names them)."""
-    check_kind(kind)
+    kind = check_kind(kind)
     if (path is None) == (content is None):
         raise UsageError("请给出一个文件：路径，或文件内容及文件名（二者选一）。")
     if content is not None:
@@ -305,7 +304,7 @@ def attach(
 
 def remove(ws: Workspace, case_id: int, kind: str, name: str | None = None) -> Removed:
     """Take a draft case's file(s) of `kind` off it (all of them, or the one of this original name), audited."""
-    check_kind(kind)
+    kind = check_kind(kind)
     with ws.store.write() as session:
         actor, row = cases.editable(ws, session, case_id, "删除附件")
         current = [f for f in _listed(session, case_id) if f.kind == kind]
@@ -341,7 +340,7 @@ def files(ws: Workspace, case_id: int) -> list[StoredFile]:
 def download(ws: Workspace, case_id: int, kind: str | None = None) -> list[Download]:
     """A case's current files (of one kind, if asked) with their bytes, checked against their hash."""
     if kind is not None:
-        check_kind(kind)
+        kind = check_kind(kind)
     found = [f for f in files(ws, case_id) if kind is None or f.kind == kind]
     if not found:
         what = KINDS[kind] if kind is not None else "附件"

@@ -20,10 +20,10 @@ from workflow.errors import Conflict, NotFound, Refused, RuleRefused, UsageError
 from workflow.lifecycle import repository
 from workflow.lifecycle.facts import CaseRow
 from workflow.lifecycle.repository import campaign_due, load_case
-from workflow.spec import rules
+from workflow.spec import rules, words
 from workflow.workspace import Workspace
 
-EDITABLE = {"title": "项目名称", "theme": "创建方向", "theme_note": "方向说明", **rules.PLAN_FIELDS}
+EDITABLE = words.CASE_FIELDS  # the fields of a draft, by id, with their labels (`case set 1 预期成果=…` reads either)
 
 
 def find_branch(session: Session, name: str) -> Branch:
@@ -47,7 +47,7 @@ def create(
     """Open a draft case for a branch (R3: one live case per branch and campaign; R6: one theme)."""
     spec = ws.spec
     title, theme_note = check_fields({"title": title, "theme_note": theme_note}).values()
-    theme = clean_name(theme, "创建方向")
+    theme = words.theme(spec, clean_name(theme, "创建方向"))
     plan = check_fields(plan or {})
     if not title.strip():
         raise UsageError("项目名称不能为空。", hint="请填写项目名称。", field="title")
@@ -134,10 +134,8 @@ def editable(ws: Workspace, session: Session, case_id: int, what: str) -> tuple[
 
 
 def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_version: int | None = None) -> int:
-    """Edit title, theme and plan fields of a draft case; returns the new version."""
-    unknown = [k for k in values if k not in EDITABLE]
-    if unknown:
-        raise UsageError(f"不能修改字段 {'、'.join(unknown)}；可修改的字段：{', '.join(EDITABLE)}。")
+    """Edit title, theme and plan fields (by id or label: `预期成果`) of a draft case; returns the new version."""
+    values = {words.FIELDS.resolve(k): v for k, v in values.items()}
     if not values:
         raise UsageError("没有给出要修改的字段。", hint="请给出要修改的字段和新内容。")
     with ws.store.write() as session:
@@ -148,7 +146,7 @@ def set_fields(ws: Workspace, case_id: int, values: Mapping[str, str], expect_ve
             raise UsageError("项目名称不能为空。")
         values = check_fields(values)
         if "theme" in values:
-            values["theme"] = clean_name(values["theme"], "创建方向")
+            values["theme"] = words.theme(ws.spec, clean_name(values["theme"], "创建方向"))
         theme = values.get("theme", row.theme)
         note = values.get("theme_note", row.theme_note)
         if "theme" in values or "theme_note" in values:

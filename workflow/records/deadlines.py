@@ -84,11 +84,11 @@ def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: 
         access.require_org(actor, "调整阶段截止日期")
         campaign = ws.campaign(s, year)
         assert campaign.id is not None
-        stored, moved = move_state_due(s, campaign.id, state, until, ws.now, actor, reason)
+        stored, moved = move_state_due(s, campaign.id, spec_state.id, until, ws.now, actor, reason)
         assert stored is not None  # every non-terminal state of a campaign has its row
         return {
             "campaign": campaign.year,
-            "state": state,
+            "state": spec_state.id,
             "from": stored,
             "until": until,
             "cases": moved,

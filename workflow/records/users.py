@@ -14,9 +14,18 @@ from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Branch, Committee, User, UserHistory
 from workflow.errors import NotFound, Refused, UsageError
+from workflow.spec import words
 from workflow.workspace import Workspace
 
 EMAIL_RX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def role_id(ws: Workspace, role: str) -> str:
+    """A user's role by its id or its label (`分党委`, `党委组织部`; see `words.roles`), or a usage error naming the closest."""
+    found = words.roles(ws.spec).resolve(role)
+    if found not in access.ROLES:
+        raise words.roles(ws.spec).unknown(role)
+    return found
 
 
 def _scope(s: Session, name: str, role: str, committee: str | None, branch: str | None) -> tuple[int | None, int | None]:
@@ -89,9 +98,9 @@ def _user(s: Session, name: str) -> User:
 
 
 def add(ws: Workspace, name: str, role: str, committee: str | None = None, branch: str | None = None, email: str = "") -> User:
-    """Add a user (org only). A committee user needs its committee, a branch user its branch."""
-    if role not in access.ROLES:
-        raise UsageError(f"角色 {role!r} 无效：请用 {', '.join(access.ROLES)} 之一。", field="role")
+    """Add a user (org only; the role by id or label: `分党委`). A committee user needs its committee, a branch user
+    its branch."""
+    role = role_id(ws, role)
     name = values.clean_name(name, "用户名")
     committee = values.clean_name(committee, "分党委名称") if committee else committee
     branch = values.clean_name(branch, "支部名称") if branch else branch
@@ -136,6 +145,7 @@ def update(
 ) -> Changed:
     """Correct a user's e-mail, role or scope (org only), audited; a change of role or scope ends the user's
     web sessions at once. Nothing to change is refused ("用户信息未变")."""
+    role = role_id(ws, role) if role is not None else None
     committee = values.clean_name(committee, "分党委名称") if committee else committee
     branch = values.clean_name(branch, "支部名称") if branch else branch
     new_email = _email(email) if email is not None else None

@@ -130,7 +130,7 @@ def status(
 ) -> dict[str, Any]:
     """Cases visible to the actor (the first `limit` by id, or all), with counts per state over all of them."""
     if state:
-        ws.spec.state(state)
+        state = ws.spec.state(state).id
     with ws.store.read() as s:
         actor = ws.actor(s)
         counts = _scoped(select(func.count()).select_from(Case), year, s, ws, actor, committee)
@@ -183,7 +183,7 @@ def listing(
     and sorted (id, due, state, committee); `counts` per state and `total` over the filters without `state`,
     `matched` with it (for paging). The rows are the same dicts `status` lists."""
     if state:
-        ws.spec.state(state)
+        state = ws.spec.state(state).id
     if order not in ORDERS:
         raise UsageError(f"排序方式 {order!r} 无效：请用 {', '.join(ORDERS)} 之一。")
     values.check_int(limit, "limit", low=1)

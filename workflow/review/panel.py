@@ -125,7 +125,7 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
     reviewer of the case's own committee is skipped; a case that cannot get `per_case` says how many it lacks.
     """
     spec = ws.spec
-    spec.state(state)
+    state = spec.state(state).id
     if state not in review_states(spec):
         where = "、".join(f" {s}（{spec.label(s)}）" for s in review_states(spec))
         raise Refused(f"只能为处于{where}的申报分配评审专家，不能为“{spec.label(state)}”的申报分配。")

@@ -100,7 +100,7 @@ def listing(ws: Workspace, reviewer: str | None = None, state: str | None = None
     """Assignments: a reviewer sees only their own (with their own total); org sees every reviewer's."""
     spec = ws.spec
     if state:
-        spec.state(state)
+        state = spec.state(state).id
     with ws.store.read() as s:
         actor = ws.actor(s)
         q = (

@@ -13,7 +13,7 @@ from typing import Any
 
 from workflow.dates import clock
 from workflow.errors import SpecError, UsageError
-from workflow.spec import yamlsrc
+from workflow.spec import words, yamlsrc
 from workflow.spec.review import COMBINE, Criterion, ReviewSettings
 from workflow.spec.rules import CONDITIONS
 
@@ -206,12 +206,9 @@ class Spec:
         return {t.trigger: t for t in self.transitions}
 
     def state(self, state_id: str) -> StateSpec:
-        """One state, or a usage error listing the known ones."""
-        try:
-            return self.by_id[state_id]
-        except KeyError:
-            known = ", ".join(self.by_id)
-            raise UsageError(f"没有状态 {state_id!r}；可用的状态：{known}。") from None
+        """One state by its id or its label (`草稿`), or a usage error naming the closest ones."""
+        found = self.by_id.get(state_id)
+        return found if found is not None else self.by_id[words.states(self).resolve(state_id)]
 
     def label(self, state_id: str) -> str:
         """The Chinese label of a state (the id itself if unknown)."""
