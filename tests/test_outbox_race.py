@@ -1,4 +1,5 @@
-"""Two real `branchflow remind` processes racing over a thousand due messages: each is sent exactly once."""
+"""Two sweeps racing over a thousand due messages (two real `branchflow remind` processes; two threads of
+one process): each message is sent exactly once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +15,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from conftest import Bf
 
+from workflow import reminders
+from workflow.dates import clock
 from workflow.db.models import Branch, Campaign, CampaignDue, Case, Committee, Outbox
 from workflow.db.store import Store
+from workflow.reminders import transports as notify
+from workflow.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGES = 1000
@@ -92,3 +98,58 @@ def test_two_sweeps_racing_over_a_thousand_due_messages_send_each_exactly_once(b
         store.engine.dispose()
     assert len(rows) == MESSAGES  # one outbox row per message, though two sweeps decided them
     assert {(status, attempts) for _, status, attempts in rows} == {("sent", 1)}
+
+
+class _Recorder:
+    """A channel that notes each recipient it sent to; each sweep's first send waits until the other sweep
+    has reached its own first send, so both hold claims at the same time."""
+
+    name = "console"
+
+    def __init__(self, met: threading.Barrier, sent: list[str]) -> None:
+        self.met, self.sent, self.first = met, sent, True
+
+    def send(self, message: notify.Message) -> str | None:
+        if self.first:
+            self.first = False
+            self.met.wait(timeout=120)
+        self.sent.append(message.recipient)
+        return None
+
+
+def test_two_sweeps_in_two_threads_racing_over_a_thousand_due_messages_send_each_exactly_once(bf: Bf) -> None:
+    _thousand_drafts(bf)
+    met = threading.Barrier(2)
+    sent: list[list[str]] = [[], []]
+    stores = [Store(bf.url), Store(bf.url)]
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            reminders.sweep(Workspace(stores[n], clock.parse_now(NOW), "admin"), {"console": _Recorder(met, sent[n])})
+        except BaseException as exc:  # reported below: a thread's exception would otherwise vanish
+            errors.append(exc)
+            met.abort()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    for store in stores:
+        store.engine.dispose()
+    assert errors == []
+    assert all(sent), [len(s) for s in sent]  # both sweeps sent ...
+    counted = Counter(r for s in sent for r in s if r.startswith("race"))
+    assert len(counted) == MESSAGES, len(counted)  # ... every message ...
+    assert set(counted.values()) == {1}, [a for a, n in counted.items() if n > 1][:10]  # ... and none twice
+
+    store = Store(bf.url)
+    try:
+        with store.engine.connect() as conn:
+            t = Outbox.__table__.c
+            rows = conn.execute(sa.select(t.status, t.attempts).where(t.recipient.like("race%"))).all()
+    finally:
+        store.engine.dispose()
+    assert len(rows) == MESSAGES
+    assert set(rows) == {("sent", 1)}

@@ -14,12 +14,14 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlmodel import Session, col
 
 from workflow import access
@@ -119,111 +121,269 @@ def is_org_address(session: Session, recipient: str) -> bool:
     return session.execute(q.limit(1)).first() is not None
 
 
+CLAIM_BATCH = 200  # messages (recipient and channel) claimed in one transaction
+_ID_CHUNK = 500  # ids per IN (…): well under SQLite's bound-parameter limit
+
+
+def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Statements:
+    """The statements of the delivery loop, built once per process (SQLAlchemy then finds each compiled form
+    in its cache instead of building and comparing a new statement per message)."""
+
+    def __init__(self) -> None:
+        o, d, a = Outbox.__table__.c, Delivery.__table__.c, DeliveryAttempt.__table__.c  # type: ignore[attr-defined]
+        ob, dt, at = Outbox.__table__, Delivery.__table__, DeliveryAttempt.__table__  # type: ignore[attr-defined]
+        self.outbox, self.delivery = o, d
+        due = and_(
+            o.status == "pending",
+            o.next_try_at <= bindparam("b_now"),
+            or_(o.lease_until.is_(None), o.lease_until < bindparam("b_now")),
+        )
+        mine = and_(o.channel == bindparam("b_channel"), o.recipient.in_(bindparam("b_recipients", expanding=True)))
+        # PostgreSQL: rows another sender is leasing at this moment are skipped, not waited for (SQLite has one writer).
+        free = select(o.id).where(mine, due).order_by(o.id).with_for_update(skip_locked=True)
+        self.lease = (
+            update(ob)
+            .where(o.id.in_(free.scalar_subquery()), due)
+            .values(lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+        )
+        self.leased = (
+            select(o.id, o.case_id, o.state, o.due_at, o.offset, o.kind, o.recipient, o.recipient_name, o.channel,
+                   Case.__table__.c.state, Case.__table__.c.due_at, Branch.__table__.c.name, Committee.__table__.c.name)  # type: ignore[attr-defined]
+            .join(Case.__table__, Case.__table__.c.id == o.case_id)  # type: ignore[attr-defined]
+            .join(Branch.__table__, Branch.__table__.c.id == Case.__table__.c.branch_id)  # type: ignore[attr-defined]
+            .join(Committee.__table__, Committee.__table__.c.id == Branch.__table__.c.committee_id)  # type: ignore[attr-defined]
+            .where(o.lease_owner == bindparam("b_owner"), mine, o.status == "pending")
+            .order_by(o.id)
+        )  # fmt: skip
+        self.scored = (
+            select(Review.__table__.c.case_id, func.lower(User.__table__.c.email))  # type: ignore[attr-defined]
+            .join(User.__table__, User.__table__.c.id == Review.__table__.c.reviewer_id)  # type: ignore[attr-defined]
+            .where(
+                Review.__table__.c.case_id.in_(bindparam("b_cases", expanding=True)),  # type: ignore[attr-defined]
+                Review.__table__.c.submitted_at.is_not(None),  # type: ignore[attr-defined]
+                func.lower(User.__table__.c.email).in_(bindparam("b_recipients", expanding=True)),  # type: ignore[attr-defined]
+            )
+        )
+        self.cancel = (
+            update(ob)
+            .where(o.id.in_(bindparam("b_ids", expanding=True)))
+            .values(
+                status="cancelled",
+                last_error="申报已离开该阶段、截止时间已变更或评审专家已评分，提醒作废",
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        self.known = select(d.id, d.message_key, d.attempts).where(d.message_key.in_(bindparam("b_keys", expanding=True)))
+        self.unfinished = select(a.delivery_id).where(a.delivery_id.in_(bindparam("b_ids", expanding=True)), a.finished_at.is_(None))
+        self.new_delivery = insert(dt).returning(d.id, d.message_key)
+        self.carried_by = update(ob).where(o.id == bindparam("b_id")).values(delivery_id=bindparam("b_delivery"))
+        self.start = (
+            insert(at)
+            .values(delivery_id=bindparam("b_delivery"), owner=bindparam("b_owner"), started_at=bindparam("b_now"))
+            .returning(a.id)
+        )
+        self.sending = update(dt).where(d.id == bindparam("b_delivery")).values(attempts=d.attempts + 1, status="sending")
+        held = and_(o.id.in_(bindparam("b_ids", expanding=True)), o.lease_owner == bindparam("b_owner"))
+        self.sent = update(ob).where(held).values(
+            status="sent", sent_at=bindparam("b_now"), attempts=o.attempts + 1, last_error=bindparam("b_error"), lease_owner=None, lease_until=None
+        )  # fmt: skip
+        self.tries = select(o.id, o.attempts).where(held)
+        self.failed = (
+            update(ob)
+            .where(o.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                last_error=bindparam("b_error"),
+                next_try_at=bindparam("b_next"),
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        self.release = update(ob).where(held, o.status == "pending").values(lease_owner=None, lease_until=None)
+        self.delivered = (
+            update(dt)
+            .where(d.id == bindparam("b_delivery"))
+            .values(status=bindparam("b_status"), last_error=bindparam("b_error"), sent_at=bindparam("b_sent"))
+        )
+        self.ended = (
+            update(at)
+            .where(a.id == bindparam("b_attempt"))
+            .values(finished_at=bindparam("b_now"), outcome=bindparam("b_outcome"), error=bindparam("b_error"))
+        )
+        self.org = select(User.__table__.c.email).where(User.__table__.c.role == access.ORG)  # type: ignore[attr-defined]
+
+
+@cache
+def _statements() -> _Statements:
+    return _Statements()
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A message whose rows this sender has leased and whose attempt is not started yet."""
+
+    message: Message
+    delivery_id: int
+    cases: tuple[int, ...]
+    resend: bool
+
+
 def claim(
     store: Store, spec: Spec, now: datetime, owner: str, channel: str, recipient: str, base_url: str = ""
 ) -> tuple[Claim | None, int]:
-    """Lease one recipient's due rows for one channel; cancel those whose case moved on.
+    """Lease one recipient's due rows for one channel and start the attempt; cancel those whose case moved on.
 
     Returns the claim (None when nothing is left to send) and how many rows were cancelled.
     """
-    now_db = clock.to_db(now)
+    first, _, cancelled = claim_many(store, spec, now, owner, [(channel, recipient)], base_url)
+    return first, cancelled
+
+
+def claim_many(
+    store: Store,
+    spec: Spec,
+    now: datetime,
+    owner: str,
+    pairs: Sequence[tuple[str, str]],
+    base_url: str = "",
+    org_addresses: frozenset[str] | None = None,
+) -> tuple[Claim | None, list[_Held], int]:
+    """Lease the due rows of many (channel, recipient) pairs in one transaction; cancel those whose case moved on.
+
+    Each pair's rows make one message. The first message's attempt is started here; each later one's is
+    started when the message before it is finished (`finish(..., then=...)`), so at any moment at most one
+    message of this sender is between "started" and "finished" — the one a crash would send again.
+    Returns that first claim (None when nothing is left to send), the messages held after it, and how
+    many rows were cancelled.
+    """
     with store.write() as s:
-        conn = s.connection()  # plain Core statements: the ORM's bookkeeping per UPDATE cost more than the UPDATE
-        conn.execute(
-            update(Outbox)
-            .where(col(Outbox.channel) == channel, col(Outbox.recipient) == recipient, _due_filter(now_db))
-            .values(lease_owner=owner, lease_until=clock.to_db(now + LEASE))
-        )
-        rows = s.execute(
-            select(Outbox, col(Case.state), col(Case.due_at), col(Branch.name), col(Committee.name))
-            .join(Case, col(Case.id) == col(Outbox.case_id))
-            .join(Branch, col(Branch.id) == col(Case.branch_id))
-            .join(Committee, col(Committee.id) == col(Branch.committee_id))
-            .where(col(Outbox.lease_owner) == owner, col(Outbox.channel) == channel, col(Outbox.recipient) == recipient)
-            .where(col(Outbox.status) == "pending")
-            .order_by(col(Outbox.id))
-        ).all()
-        # A case that left the state, or got a new due date, no longer needs this reminder; nor does a
-        # reviewer who has scored the case since (R13).
-        scored = _scored(s, recipient, [r[0].case_id for r in rows if r[0].kind == "review"])
-        moved = {r[0].id for r in rows if (r[1], r[2]) != (r[0].state, r[0].due_at) or (r[0].kind == "review" and r[0].case_id in scored)}
-        live = [r for r in rows if r[0].id not in moved]
-        stale = [r[0].id for r in rows if r[0].id in moved]
-        if stale:
-            conn.execute(
-                update(Outbox)
-                .where(col(Outbox.id).in_(stale))
-                .values(
-                    status="cancelled",
-                    last_error="申报已离开该阶段、截止时间已变更或评审专家已评分，提醒作废",
-                    lease_owner=None,
-                    lease_until=None,
-                )
-            )
-        if not live:
-            return None, len(stale)
-        items = [item(spec, r[0], r[3], r[4]) for r in live]
-        ids = tuple(r[0].id for r in live if r[0].id is not None)
-        key = message_key([row_key(o.case_id, o.state, o.due_at, o.offset, o.recipient, o.channel) for o, *_ in live])
-        name = live[0][0].recipient_name or recipient
-        title = subject(items, now)
-        delivery = s.execute(select(Delivery).where(col(Delivery.message_key) == key)).scalars().first()
-        resend = False
-        if delivery is None:
-            delivery = Delivery(
-                message_key=key, channel=channel, recipient=recipient, subject=title, outbox_ids=json.dumps(ids), created_at=now_db
-            )
-            s.add(delivery)
-            s.flush()
-        else:
-            unfinished = conn.execute(
-                select(col(DeliveryAttempt.id)).where(
-                    col(DeliveryAttempt.delivery_id) == delivery.id, col(DeliveryAttempt.finished_at).is_(None)
-                )
-            ).first()
-            resend = unfinished is not None
-            if resend:
-                log.warning("消息 %s 上次发送时发送方中断，现重发（Message-ID 不变）。", key)
-        assert delivery.id is not None
-        delivery.attempts += 1
-        delivery.status = "sending"
-        attempt_id = conn.execute(
-            insert(DeliveryAttempt).values(delivery_id=delivery.id, owner=owner, started_at=now_db).returning(col(DeliveryAttempt.id))
-        ).scalar_one()
-        assert attempt_id is not None
-        conn.execute(update(Outbox).where(col(Outbox.id).in_(ids)).values(delivery_id=delivery.id))
-        text = body(name, items, now, base_url=base_url, for_org=base_url != "" or is_org_address(s, recipient))
-        message = Message(channel, recipient, name, title, text, key, ids, now, delivery.attempts)
-        cases = tuple(dict.fromkeys(i.case_id for i in items))
-        return Claim(owner, message, delivery.id, attempt_id, cases, resend), len(stale)
+        return _claim_many(s.connection(), spec, now, owner, pairs, base_url, org_addresses)
 
 
-def _scored(session: Any, recipient: str, case_ids: list[int]) -> set[int]:
-    """Of these cases, those the reviewer with this e-mail has scored."""
-    if not case_ids:
-        return set()
-    q = (
-        select(col(Review.case_id))
-        .join(User, col(User.id) == col(Review.reviewer_id))
-        .where(col(Review.case_id).in_(case_ids), col(Review.submitted_at).is_not(None), func.lower(col(User.email)) == recipient)
-    )
-    return set(session.execute(q).scalars())
+def _claim_many(
+    conn: Connection,
+    spec: Spec,
+    now: datetime,
+    owner: str,
+    pairs: Sequence[tuple[str, str]],
+    base_url: str,
+    org_addresses: frozenset[str] | None,
+) -> tuple[Claim | None, list[_Held], int]:
+    """`claim_many` in the caller's transaction (plain Core: the ORM's bookkeeping per statement cost more
+    than the statement)."""
+    st = _statements()
+    now_db = clock.to_db(now)
+    by_channel: dict[str, list[str]] = {}
+    for channel, recipient in pairs:
+        by_channel.setdefault(channel, []).append(recipient)
+    rows: list[Any] = []
+    for channel, recipients in by_channel.items():
+        for part in _chunks(recipients):
+            names = {"b_channel": channel, "b_recipients": list(part), "b_owner": owner}
+            conn.execute(st.lease, {**names, "b_now": now_db, "b_until": clock.to_db(now + LEASE)})
+            rows += conn.execute(st.leased, names).all()
+    # A case that left the state, or got a new due date, no longer needs this reminder; nor does a
+    # reviewer who has scored the case since (R13).
+    review_cases = sorted({r[1] for r in rows if r[5] == "review"})
+    scored: set[tuple[int, str]] = set()
+    if review_cases:
+        recipients = sorted({r[6] for r in rows if r[5] == "review"})
+        for part in _chunks(review_cases):
+            scored |= {(c, e) for c, e in conn.execute(st.scored, {"b_cases": list(part), "b_recipients": recipients})}
+    moved = {r[0] for r in rows if (r[9], r[10]) != (r[2], r[3]) or (r[5] == "review" and (r[1], r[6]) in scored)}
+    for part in _chunks(sorted(moved)):
+        conn.execute(st.cancel, {"b_ids": list(part)})
+    messages: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:
+        if r[0] not in moved:
+            messages.setdefault((r[8], r[6]), []).append(r)
+    if not messages:
+        return None, [], len(moved)
+    if org_addresses is None:
+        org_addresses = _org_addresses(conn)
+    drafts = []
+    for (channel, recipient), live in messages.items():
+        items = [_item(spec, r[0], r[5], r[1], r[2], r[3], r[11], r[12]) for r in live]
+        key = message_key([row_key(r[1], r[2], r[3], r[4], r[6], r[8]) for r in live])
+        drafts.append((channel, recipient, live, items, key, subject(items, now)))
+    keys = [d[4] for d in drafts]
+    known: dict[str, tuple[int, int]] = {}
+    for part in _chunks(keys):
+        known |= {k: (i, n) for i, k, n in conn.execute(st.known, {"b_keys": list(part)})}
+    fresh = [
+        {
+            "message_key": key,
+            "channel": channel,
+            "recipient": recipient,
+            "subject": title,
+            "outbox_ids": json.dumps(tuple(r[0] for r in live)),
+            "status": "sending",
+            "attempts": 0,
+            "last_error": "",
+            "created_at": now_db,
+        }
+        for channel, recipient, live, items, key, title in drafts
+        if key not in known
+    ]
+    if fresh:
+        known |= {k: (i, 0) for i, k in conn.execute(st.new_delivery, fresh)}
+    interrupted: set[int] = set()
+    again = [i for i, n in known.values() if n]
+    for part in _chunks(again):
+        interrupted |= set(conn.execute(st.unfinished, {"b_ids": list(part)}).scalars())
+    carried = [{"b_id": r[0], "b_delivery": known[key][0]} for _, _, live, _, key, _ in drafts for r in live]
+    conn.execute(st.carried_by, carried)
+    held: list[_Held] = []
+    for channel, recipient, live, items, key, title in drafts:
+        delivery_id, attempts = known[key]
+        name = live[0][7] or recipient
+        text = body(name, items, now, base_url=base_url, for_org=base_url != "" or recipient.strip().lower() in org_addresses)
+        ids = tuple(r[0] for r in live)
+        message = Message(channel, recipient, name, title, text, key, ids, now, attempts + 1)
+        held.append(_Held(message, delivery_id, tuple(dict.fromkeys(i.case_id for i in items)), delivery_id in interrupted))
+    return _start(conn, held[0], owner, now), held[1:], len(moved)
+
+
+def _org_addresses(conn: Any) -> frozenset[str]:
+    """Org's users' addresses, lower-cased (told the commands when there is no web address to link to)."""
+    return frozenset(e.lower() for e in conn.execute(_statements().org).scalars() if e)
+
+
+def _start(conn: Any, h: _Held, owner: str, now: datetime) -> Claim:
+    """Open the attempt of a held message (in the caller's transaction)."""
+    st = _statements()
+    if h.resend:
+        log.warning("消息 %s 上次发送时发送方中断，现重发（Message-ID 不变）。", h.message.message_key)
+    conn.execute(st.sending, {"b_delivery": h.delivery_id})
+    attempt_id = conn.execute(st.start, {"b_delivery": h.delivery_id, "b_owner": owner, "b_now": clock.to_db(now)}).scalar_one()
+    return Claim(owner, h.message, h.delivery_id, attempt_id, h.cases, h.resend)
 
 
 def item(spec: Spec, row: Outbox, branch: str, committee: str) -> Item:
     """One outbox row as an entry of a message (the row need not be stored: a dry run previews planned rows)."""
-    state = spec.by_id.get(row.state)
+    return _item(spec, row.id or 0, row.kind, row.case_id, row.state, row.due_at, branch, committee)
+
+
+def _item(spec: Spec, outbox_id: int, kind: str, case_id: int, state_id: str, due_at: datetime, branch: str, committee: str) -> Item:
+    state = spec.by_id.get(state_id)
     owner = state.owner if state else None
-    action = REVIEW_ACTION if row.kind == "review" else spec.reminders.actions.get(row.state) or _default_action(spec, row.state)
+    action = REVIEW_ACTION if kind == "review" else spec.reminders.actions.get(state_id) or _default_action(spec, state_id)
     return Item(
-        outbox_id=row.id or 0,
-        kind=row.kind,
-        case_id=row.case_id,
+        outbox_id=outbox_id,
+        kind=kind,
+        case_id=case_id,
         branch=branch,
         committee=committee,
-        state_label=spec.label(row.state),
+        state_label=spec.label(state_id),
         owner_label=spec.roles.get(owner, "") if owner else "",
-        due_at=clock.from_db(row.due_at),
+        due_at=clock.from_db(due_at),
         action=action,
     )
 
@@ -234,63 +394,94 @@ def _default_action(spec: Spec, state: str) -> str:
 
 
 def finish(
-    store: Store, c: Claim, now: datetime, failure: DeliveryFailed | None, warning: str | None = None, secrets: Sequence[str] = ()
-) -> Result:
+    store: Store,
+    c: Claim,
+    now: datetime,
+    failure: DeliveryFailed | None,
+    warning: str | None = None,
+    secrets: Sequence[str] = (),
+    then: _Held | None = None,
+) -> tuple[Result, Claim | None]:
     """Record the outcome: sent (perhaps with a warning); or retry later with backoff; or failed with the reason.
 
+    In the same transaction, start the attempt of the next held message `then`, if any (returned as a claim).
     Every text stored here passes `redact` first: an error may quote a webhook's key or a password.
     """
+    with store.write() as s:
+        result, following = _finish(s.connection(), c, now, failure, warning, secrets, then)
+    _log(result, failure)
+    return result, following
+
+
+def _finish(
+    conn: Connection,
+    c: Claim,
+    now: datetime,
+    failure: DeliveryFailed | None,
+    warning: str | None,
+    secrets: Sequence[str],
+    then: _Held | None,
+) -> tuple[Result, Claim | None]:
+    """`finish` in the caller's transaction; logs after the statements (the caller commits at once)."""
+    st = _statements()
     now_db = clock.to_db(now)
     m = c.message
-    with store.write() as s:
-        conn = s.connection()
-        mine = and_(col(Outbox.id).in_(m.outbox_ids), col(Outbox.lease_owner) == c.owner)
-        if failure is None:
-            error = redact(warning or "", secrets)
-            conn.execute(
-                update(Outbox)
-                .where(mine)
-                .values(
-                    status="sent", sent_at=now_db, attempts=col(Outbox.attempts) + 1, last_error=error, lease_owner=None, lease_until=None
-                )
+    held = {"b_ids": list(m.outbox_ids), "b_owner": c.owner}
+    if failure is None:
+        error = redact(warning or "", secrets)
+        conn.execute(st.sent, {**held, "b_now": now_db, "b_error": error})
+        status = "sent"
+    else:
+        error = redact(failure.reason, secrets)
+        gave_up = failure.permanent
+        changes = []
+        for row_id, attempts in conn.execute(st.tries, held).all():
+            tries = attempts + 1
+            final = failure.permanent or tries >= MAX_ATTEMPTS
+            gave_up = gave_up or final
+            changes.append(
+                {
+                    "b_id": row_id,
+                    "b_status": "failed" if final else "pending",
+                    "b_attempts": tries,
+                    "b_error": error if not final or failure.permanent else f"已重试 {tries} 次仍失败：{error}",
+                    "b_next": now_db + backoff(tries),
+                }
             )
-            status = "sent"
-        else:
-            error = redact(failure.reason, secrets)
-            rows = conn.execute(select(col(Outbox.id), col(Outbox.attempts)).where(mine)).all()
-            gave_up = failure.permanent
-            for row_id, attempts in rows:
-                tries = attempts + 1
-                final = failure.permanent or tries >= MAX_ATTEMPTS
-                gave_up = gave_up or final
-                reason = error if not final or failure.permanent else f"已重试 {tries} 次仍失败：{error}"
-                conn.execute(
-                    update(Outbox)
-                    .where(col(Outbox.id) == row_id)
-                    .values(
-                        status="failed" if final else "pending",
-                        attempts=tries,
-                        last_error=reason,
-                        next_try_at=now_db + backoff(tries),
-                        lease_owner=None,
-                        lease_until=None,
-                    )
-                )
-            status = "failed" if gave_up else "retry"
-        conn.execute(
-            update(Delivery)
-            .where(col(Delivery.id) == c.delivery_id)
-            .values(status=status, last_error=error, sent_at=now_db if failure is None else None)
-        )
-        outcome = "sent" if failure is None else ("permanent" if failure.permanent else "temporary")
-        conn.execute(
-            update(DeliveryAttempt).where(col(DeliveryAttempt.id) == c.attempt_id).values(finished_at=now_db, outcome=outcome, error=error)
-        )
+        if changes:
+            conn.execute(st.failed, changes)
+        status = "failed" if gave_up else "retry"
+    conn.execute(
+        st.delivered, {"b_delivery": c.delivery_id, "b_status": status, "b_error": error, "b_sent": now_db if failure is None else None}
+    )
+    outcome = "sent" if failure is None else ("permanent" if failure.permanent else "temporary")
+    conn.execute(st.ended, {"b_attempt": c.attempt_id, "b_now": now_db, "b_outcome": outcome, "b_error": error})
+    following = _start(conn, then, c.owner, now) if then is not None else None
+    return Result(m.channel, m.recipient, c.cases, m.outbox_ids, status, error, m.subject, m.message_key), following
+
+
+def _log(r: Result, failure: DeliveryFailed | None) -> None:
     if failure is not None:
-        log.warning("发送失败（%s → %s，%s）：%s", m.channel, m.recipient, "不再重试" if status == "failed" else "稍后重试", error)
-    elif error:
-        log.warning("已发送（%s → %s），但：%s", m.channel, m.recipient, error)
-    return Result(m.channel, m.recipient, c.cases, m.outbox_ids, status, error, m.subject, m.message_key)
+        log.warning("发送失败（%s → %s，%s）：%s", r.channel, r.recipient, "不再重试" if r.status == "failed" else "稍后重试", r.error)
+    elif r.error:
+        log.warning("已发送（%s → %s），但：%s", r.channel, r.recipient, r.error)
+
+
+def _release(conn: Connection, owner: str, held: Sequence[_Held]) -> None:
+    """Give back the rows of messages held but not started (the sweep was asked to stop)."""
+    st = _statements()
+    ids = [i for h in held for i in h.message.outbox_ids]
+    for part in _chunks(ids):
+        conn.execute(st.release, {"b_ids": list(part), "b_owner": owner})
+
+
+def _send(sender: Channel, c: Claim) -> tuple[DeliveryFailed | None, str | None]:
+    try:
+        return None, sender.send(c.message)
+    except DeliveryFailed as exc:
+        return exc, None
+    except Exception as exc:  # a channel bug must not lose the row: retry it later (no traceback: it may quote a secret)
+        return DeliveryFailed(f"渠道 {c.message.channel} 出错：{type(exc).__name__}: {exc}", permanent=False), None
 
 
 def deliver(
@@ -304,6 +495,8 @@ def deliver(
 ) -> tuple[list[Result], int]:
     """Send every due message, one recipient and channel at a time; stop between messages when asked.
 
+    The due rows are claimed CLAIM_BATCH messages per transaction; each message's outcome is recorded
+    (and the next one's attempt started) in one transaction before the next is sent.
     Returns the results and how many rows were cancelled because their case moved on.
     """
     owner = owner or new_owner()
@@ -311,27 +504,38 @@ def deliver(
     secrets = tuple(secret for ch in channels.values() if hasattr(ch, "secrets") for secret in ch.secrets())
     results: list[Result] = []
     cancelled = 0
-    for channel, recipient in groups(store, now, list(channels)):
-        if should_stop():
-            break
-        c, dropped = claim(store, spec, now, owner, channel, recipient, base_url)
-        cancelled += dropped
-        if c is None:
-            continue
-        failure: DeliveryFailed | None = None
-        warning: str | None = None
-        sender = channels[channel]
-        try:
-            warning = sender.send(c.message)
-        except DeliveryFailed as exc:
-            failure = exc
-        except Exception as exc:  # a channel bug must not lose the row: retry it later (no traceback: it may quote a secret)
-            failure = DeliveryFailed(f"渠道 {channel} 出错：{type(exc).__name__}: {exc}", permanent=False)
-        results.append(finish(store, c, now, failure, warning, secrets))
+    pairs = groups(store, now, list(channels))
+    if not pairs or should_stop():
+        return results, cancelled
+    # One connection for the whole loop, a short write transaction per step on it (a Session per message
+    # cost more than the message's statements).
+    with store.connect() as plain:
+        conn = plain.execution_options(immediate=True)
+        org = _org_addresses(conn)
+        conn.commit()
+        for start in range(0, len(pairs), CLAIM_BATCH):
+            if start and should_stop():
+                break
+            with conn.begin():
+                c, held, dropped = _claim_many(conn, spec, now, owner, pairs[start : start + CLAIM_BATCH], base_url, org)
+            cancelled += dropped
+            waiting = deque(held)
+            while c is not None:
+                failure, warning = _send(channels[c.message.channel], c)
+                then = waiting.popleft() if waiting and not should_stop() else None
+                with conn.begin():
+                    result, c = _finish(conn, c, now, failure, warning, secrets, then)
+                _log(result, failure)
+                results.append(result)
+            if waiting:  # asked to stop: the rest go back for the next sweep
+                with conn.begin():
+                    _release(conn, owner, list(waiting))
+                break
     return results, cancelled
 
 
 # ---------------------------------------------------------------- the `outbox` command
+
 
 def listing(ws: Workspace, status: str | None = None, case_id: int | None = None) -> list[dict[str, Any]]:
     """Outbox rows, newest first, optionally of one status or one case (org only)."""
@@ -372,7 +576,9 @@ def retry(ws: Workspace, outbox_id: int) -> dict[str, Any]:
         access.require_org(ws.actor(s), "重试提醒")
         row = s.get(Outbox, outbox_id) if values.fits(outbox_id) else None
         if row is None:
-            raise NotFound(f"发件箱中没有编号为 {outbox_id} 的提醒。", hint="请在发送失败的提醒中查看编号。", field="outbox_id", value=outbox_id)
+            raise NotFound(
+                f"发件箱中没有编号为 {outbox_id} 的提醒。", hint="请在发送失败的提醒中查看编号。", field="outbox_id", value=outbox_id
+            )
         if row.status != "failed":
             raise Refused(f"提醒 {outbox_id} 的状态是 {row.status}，只有 failed（发送失败）的提醒可以重试。")
         row.status = "pending"

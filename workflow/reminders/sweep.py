@@ -214,42 +214,46 @@ def _new_and_capped(session: Session, wanted: list[Planned], cap: int) -> list[P
     return out
 
 
-QUEUE_CHUNK = 500  # rows per INSERT: 13 values each stays under SQLite's 32766 bound parameters
-
-
 def queue(session: Session, planned: Sequence[Planned], now: datetime) -> list[Planned]:
     """Insert the planned rows; a row another sweep inserted meanwhile is skipped, not duplicated.
 
-    Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING the keys inserted, on the session's connection
-    (plain Core: the ORM's per-statement bookkeeping cost more than the insert itself).
+    One executemany of INSERT … ON CONFLICT DO NOTHING RETURNING the keys inserted, on the session's
+    connection (plain Core: SQLAlchemy sends it as multi-row statements compiled once, where building a
+    VALUES clause of hundreds of rows per statement cost more than the insert itself).
     """
+    if not planned:
+        return []
     conn = session.connection()
-    table: Any = SQLModel.metadata.tables["outbox"]
-    ins: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    keys = (table.c.case_id, table.c.state, table.c.due_at, table.c.offset, table.c.recipient, table.c.channel)
     now_db = clock.to_db(now)
-    inserted: set[tuple[Any, ...]] = set()
-    for start in range(0, len(planned), QUEUE_CHUNK):
-        rows = [
-            {
-                "case_id": p.case_id,
-                "state": p.state,
-                "due_at": p.due_at,
-                "offset": p.offset,
-                "kind": p.kind,
-                "recipient": p.recipient,
-                "recipient_name": p.recipient_name,
-                "channel": p.channel,
-                "status": "pending",
-                "attempts": 0,
-                "last_error": "",
-                "next_try_at": now_db,
-                "created_at": now_db,
-            }
-            for p in planned[start : start + QUEUE_CHUNK]
-        ]
-        inserted |= {tuple(r) for r in conn.execute(ins.values(rows).on_conflict_do_nothing().returning(*keys))}
+    rows = [
+        {
+            "case_id": p.case_id,
+            "state": p.state,
+            "due_at": p.due_at,
+            "offset": p.offset,
+            "kind": p.kind,
+            "recipient": p.recipient,
+            "recipient_name": p.recipient_name,
+            "channel": p.channel,
+            "status": "pending",
+            "attempts": 0,
+            "last_error": "",
+            "next_try_at": now_db,
+            "created_at": now_db,
+        }
+        for p in planned
+    ]
+    inserted = {tuple(r) for r in conn.execute(_insert(conn.dialect.name), rows)}
     return [p for p in planned if p.key in inserted]  # a key not returned existed already
+
+
+@lru_cache(maxsize=2)
+def _insert(dialect: str) -> Any:
+    """The outbox insert, built once per process and dialect."""
+    table: Any = SQLModel.metadata.tables["outbox"]
+    ins: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    keys = (table.c.case_id, table.c.state, table.c.due_at, table.c.offset, table.c.recipient, table.c.channel)
+    return ins.on_conflict_do_nothing().returning(*keys)
 
 
 def sweep(
