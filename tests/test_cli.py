@@ -138,7 +138,7 @@ def test_status_json_is_a_bare_array_of_case_objects(db: Bf) -> None:
 
 def test_status_for_people_shows_chinese_labels_and_counts_per_state(db: Bf) -> None:
     output = db.ok("status").output
-    assert output.splitlines()[0].split() == ["编号", "支部", "分党委", "项目名称", "状态名称", "负责方", "截止时间", "年度"]
+    assert output.splitlines()[0].split() == ["编号", "支部", "分党委", "项目名称", "状态名称", "负责方", "可推进方", "截止时间", "年度"]
     assert "文法学院第2教工党支部" in output and "已申报，待初审" in output
     assert output.splitlines()[-1] == (
         "各状态数量：草稿（申报材料准备） 1，已申报，待初审 1，已立项，创建中 1，已通过跟踪检查，创建中 1，初审未通过 1；合计 5（2024 年度）。"
@@ -168,7 +168,7 @@ def test_overdue_as_of_late_september_and_early_october_most_overdue_first(db: B
 
 def test_overdue_for_people_names_the_owner_and_the_days(db: Bf) -> None:
     lines = db.ok("overdue", now=EARLY_OCTOBER).output.splitlines()
-    assert lines[0].split() == ["编号", "支部", "分党委", "状态名称", "负责方", "截止时间", "年度", "逾期天数"]
+    assert lines[0].split() == ["编号", "支部", "分党委", "状态名称", "负责方", "可推进方", "截止时间", "年度", "逾期天数"]
     assert lines[1].split()[0] == "1" and lines[1].split()[-1] == "155" and "分党委（直属党总支）" in lines[1]
     assert lines[3].split()[0] == "3" and lines[3].split()[-1] == "8" and "党支部" in lines[3]
     assert lines[-1] == "共 3 个逾期（2024 年度）。"

@@ -78,6 +78,7 @@ CASE_HEADERS = {
     "state": "状态",
     "state_label": "状态名称",
     "owner": "负责方",
+    "next_by": "可推进方",
     "due_at": "截止时间",
     "version": "版本",
     "campaign": "年度",
@@ -305,6 +306,7 @@ STATUS_EXPORT = {
     "title": "项目名称",
     "state_label": "状态",
     "owner": "负责方",
+    "next_by": "可推进方",
     "due_at": "截止时间",
     "version": "版本",
 }

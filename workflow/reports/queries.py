@@ -17,6 +17,7 @@ from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Attachment, Branch, Campaign, Case, Committee, History, Waiver
 from workflow.errors import NotFound, UsageError
+from workflow.spec import Spec
 from workflow.workspace import Workspace
 
 # The audit rows of the expert panel (review_assign, review_unassign, review_score): org's eyes only.
@@ -92,13 +93,28 @@ def _named(picked: Any, ordering: Any) -> Any:
     )
 
 
+def next_roles(spec: Spec, state_id: str) -> tuple[str, ...]:
+    """Who must act: the roles that can move a case on from `state_id` (the spec's transitions out of it), which need
+    not be its owner (an `approved` case is the branch's, but only org's `pass_check` moves it on).
+
+    The transitions to a live state count; from a state whose every way out ends the case (`closing`), those. An exit
+    that ends the case while a way on exists (the committee's `withdraw`) is not what the case waits for.
+    """
+    outs = spec.transitions_from(state_id)
+    on = [t for t in outs if t.dest in spec.by_id and not spec.by_id[t.dest].terminal] or outs
+    return tuple(dict.fromkeys(r for t in on for r in t.roles))
+
+
 class _Rows:
-    """Turns result rows into listing dicts, working out each state's labels and each due date once."""
+    """Turns result rows into listing dicts, working out each state's labels (and who can move it on) and each due
+    date once."""
 
     def __init__(self, ws: Workspace) -> None:
         spec = ws.spec
         self.now = ws.now
         self.states = {st.id: (st.label, spec.roles.get(st.owner, "") if st.owner else "") for st in spec.states}
+        self.movers = {st.id: list(next_roles(spec, st.id)) for st in spec.states}
+        self.moved_by = {sid: "、".join(spec.roles.get(r, r) for r in roles) for sid, roles in self.movers.items()}
         self.dues: dict[Any, tuple[Any, int]] = {}  # stored due_at → (aware due_at, whole days overdue at `now`)
 
     def due(self, raw: Any) -> tuple[Any, int]:
@@ -119,6 +135,8 @@ class _Rows:
             "state": r[4],
             "state_label": label,
             "owner": owner,
+            "next_by": self.moved_by.get(r[4], ""),
+            "next_roles": self.movers.get(r[4], []),
             "due_at": self.due(r[5])[0] if r[5] else None,
             "version": r[6],
             **({"campaign": r[7]} if len(r) > 7 else {}),
