@@ -80,10 +80,11 @@ def create_app(db_url: str | None = None, now: datetime | None = None, *, clock:
             raise exc
         return context.message_response(request, 500, f"内部错误，操作未完成：请把这条信息发给维护人员。{type(exc).__name__}", 70)
 
-    from web import api, auth_routes, pages
+    from web import admin_pages, api, auth_routes, pages
 
     app.include_router(auth_routes.router)
     app.include_router(pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(api.router)
     return app
 

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from workflow import BranchflowError, Store, Workspace, auth, clock, errors
+from workflow import BranchflowError, Store, Workspace, access, auth, clock, errors
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "bf_session"
@@ -88,6 +88,16 @@ class Me:
     via: str
     must_change: bool
     ws: Workspace
+
+    @property
+    def is_org(self) -> bool:
+        """Whether the layout offers org's pages (the library refuses anyone else all the same)."""
+        return access.is_org(self.ws.current)
+
+    @property
+    def may_import(self) -> bool:
+        """Whether the layout offers the 导入 page (org, committees)."""
+        return access.may_import_cases(self.ws.current)
 
 
 def identify(request: Request) -> Me | None:

@@ -1,4 +1,4 @@
-"""The pages: 待办, 申报 (list, export, new), 申报详情 (plan, attachments, triggers, history), 看板, 批量操作, 用户."""
+"""The pages: 待办, 申报 (list, export, new), 申报详情 (plan, attachments, triggers, history), 看板, 批量操作 (用户 and the other administration pages: admin_pages)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from web.context import Me, csrf_checked, current_user, quote, render, web_of
+from web.context import Me, csrf_checked, current_user, quote, render
 from workflow import (
     UsageError,
     access,
     attachments,
-    auth,
     bulk,
     cases,
     clock,
@@ -471,44 +470,3 @@ async def bulk_run(request: Request, me: Annotated[Me, Depends(csrf_checked)]) -
     return render(
         request, "bulk.html", trigger=trigger, transition=transition, outcomes=outcomes, form=form, ids=[], preview=False, ends=False
     )
-
-
-# ---- 用户 ------------------------------------------------------------------------------------------
-
-
-@router.get("/users")
-def user_page(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
-    """用户: who they are and whether they can log in; org resets passwords and revokes tokens."""
-    rows = users.listing(me.ws)
-    store = web_of(request).store
-    listed = [{**u, "can_login": auth.has_password(store, str(u["name"]))} for u in rows]
-    return render(request, "users.html", users=listed, roles=me.ws.spec.roles, notice=request.query_params.get("done", ""))
-
-
-@router.post("/users/new")
-def user_add(
-    request: Request,
-    me: Annotated[Me, Depends(csrf_checked)],
-    name: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
-    committee: Annotated[str, Form()] = "",
-    branch: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
-) -> Response:
-    """Add a user (org), as `user add` does; a password is set separately (重设密码)."""
-    users.add(me.ws, name, role, committee or None, branch or None, email)
-    return RedirectResponse("/users?" + urlencode({"done": f"已添加用户 {name.strip()}；请为其设置临时密码。"}), status_code=303)
-
-
-@router.post("/users/{name}/password")
-def user_reset(request: Request, name: str, me: Annotated[Me, Depends(csrf_checked)], password: Annotated[str, Form()] = "") -> Response:
-    """Reset a password (temporary: the user changes it at the next login)."""
-    auth.set_password(me.ws, name, password, temporary=True)
-    return RedirectResponse("/users?" + urlencode({"done": f"已为 {name} 设置临时密码。"}), status_code=303)
-
-
-@router.post("/users/{name}/revoke")
-def user_revoke(request: Request, name: str, me: Annotated[Me, Depends(csrf_checked)]) -> Response:
-    """Revoke every API token of a user."""
-    done = auth.revoke_tokens(me.ws, name)
-    return RedirectResponse("/users?" + urlencode({"done": f"已吊销 {name} 的 {done['revoked']} 个令牌。"}), status_code=303)

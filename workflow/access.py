@@ -50,6 +50,12 @@ def may_import_cases(actor: Actor) -> bool:
 # ---- a role id (a user being added or changed), before there is an Actor ---------------------------
 
 
+def require_case_importer(actor: Actor) -> None:
+    """Refuse unless the actor may import a 申报汇总表 (org, or a committee for its own branches)."""
+    if not may_import_cases(actor):
+        raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是 {actor.role}。")
+
+
 def needs_committee(role: str) -> bool:
     """A 分党委 user names the committee they belong to."""
     return role == COMMITTEE

@@ -347,6 +347,41 @@ def overdue_sheet(rows: Sequence[Mapping[str, Any]]) -> Sheet:
     return Sheet("逾期", _present_keys(OVERDUE_EXPORT, rows), rows)
 
 
+REGISTER_EXPORT = {
+    "at": "登记时间",
+    "kind": "类型",
+    "scope": "范围",
+    "case": "申报",
+    "campaign": "年度",
+    "committee": "分党委",
+    "branch": "支部",
+    "state": "阶段",
+    "from": "原截止时间",
+    "until": "新截止时间",
+    "actor": "操作人",
+    "reason": "原因",
+}
+REGISTER_SCOPES = {"case": "单个申报", "state": "整个阶段"}
+
+
+def register_rows(spec: Spec, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The register of extensions and waivers in words: 延期 / 例外（R2）, the scope, the state's label."""
+    return [
+        {
+            **r,
+            "kind": f"例外（{r['rule']}）" if r["kind"] == "waive" else "延期",
+            "scope": REGISTER_SCOPES.get(r["scope"], r["scope"]),
+            "state": state(spec, r["state"]),
+        }
+        for r in rows
+    ]
+
+
+def register_sheet(spec: Spec, rows: Sequence[Mapping[str, Any]]) -> Sheet:
+    """延期与例外登记 as a table (from `deadlines.register`)."""
+    return Sheet("延期与例外登记", REGISTER_EXPORT, register_rows(spec, rows))
+
+
 def history_sheet(spec: Spec, rows: Sequence[Mapping[str, Any]]) -> Sheet:
     """A case's audit trail in words: roles, operations and states by their labels, inputs as `预期成果=…；进度安排=…`."""
     out = [

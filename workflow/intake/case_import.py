@@ -21,7 +21,7 @@ from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Attachment, Branch, Case
-from workflow.errors import Conflict, ImportRowsError, PermissionDenied, UsageError
+from workflow.errors import Conflict, ImportRowsError, UsageError
 from workflow.intake import tabular
 from workflow.lifecycle import repository
 from workflow.lifecycle.facts import any_of
@@ -180,8 +180,7 @@ def _import(ws: Workspace, table: tabular.Table, source: str, folder: Path | Non
 
 
 def _require_importer(actor: Actor) -> None:
-    if not access.may_import_cases(actor):
-        raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是 {actor.role}。")
+    access.require_case_importer(actor)
 
 
 def _parse(

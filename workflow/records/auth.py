@@ -313,6 +313,22 @@ def revoke_tokens(ws: Workspace, name: str) -> dict[str, Any]:
         return {"name": name, "revoked": int(result.rowcount or 0)}
 
 
+def revoke_token(ws: Workspace, name: str, token_id: int) -> dict[str, Any]:
+    """Revoke one live API token of a user (by the id `tokens` lists)."""
+    with ws.store.write() as s:
+        actor = ws.actor(s)
+        target = _user(s, name)
+        _require_self_or_org(actor, target, "吊销令牌")
+        result: Any = s.execute(
+            update(ApiToken)
+            .where(col(ApiToken.id) == token_id, col(ApiToken.user_id) == target.id, col(ApiToken.revoked_at).is_(None))
+            .values(revoked_at=clock.to_db(ws.now))
+        )
+        if not result.rowcount:
+            raise NotFound(f"用户 {name} 没有编号为 {token_id} 的有效令牌（可能已吊销）。")
+        return {"name": name, "revoked": 1}
+
+
 def tokens(ws: Workspace, name: str) -> list[dict[str, Any]]:
     """A user's tokens (never the token itself): id, label, created, last used, revoked."""
     with ws.store.read() as s:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
@@ -14,7 +15,7 @@ from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
 from workflow.db import values
-from workflow.db.models import CampaignDue, Case, Waiver
+from workflow.db.models import Branch, Campaign, CampaignDue, Case, Committee, History, Waiver
 from workflow.errors import Refused, UsageError
 from workflow.lifecycle import repository
 from workflow.lifecycle.repository import load_case
@@ -152,3 +153,55 @@ def _waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obj
         repository.update_case(s, case_id, row.version, ws.now)
         repository.record(s, actor, case_id, "waive", row.state, row.state, {"rule": rule}, ws.now, reason)
         return {"case": case_id, "rule": rule, "reason": reason}
+
+
+REGISTER_TRIGGERS = ("extend", "waive")
+
+
+def register(ws: Workspace, year: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The register of every extension and waiver (org only), newest first: when, who, why, which case, and
+    for an extension the old and new due dates (`scope` "state" when it came with a whole state's new date).
+
+    `year` narrows to one campaign; `limit` to the newest rows."""
+    with ws.store.read() as s:
+        access.require_org(ws.actor(s), "查看延期与例外登记")
+        q = (
+            select(History, col(Campaign.year), col(Committee.name), col(Branch.name), col(Case.title))
+            .join(Case, col(Case.id) == col(History.case_id))
+            .join(Campaign, col(Campaign.id) == col(Case.campaign_id))
+            .join(Branch, col(Branch.id) == col(Case.branch_id))
+            .join(Committee, col(Committee.id) == col(Branch.committee_id))
+            .where(col(History.trigger).in_(REGISTER_TRIGGERS))
+        )
+        if year is not None:
+            q = q.where(col(Campaign.id) == ws.campaign(s, year).id)
+        q = q.order_by(col(History.at).desc(), col(History.id).desc())
+        if limit is not None:
+            q = q.limit(limit)
+        rows = s.execute(q).all()
+    out = []
+    for h, campaign, committee, branch, title in rows:
+        inputs = json.loads(h.inputs) if h.inputs else {}
+        out.append(
+            {
+                "at": clock.from_db(h.at),
+                "kind": h.trigger,
+                "scope": "state" if "state" in inputs else "case",
+                "case": h.case_id,
+                "campaign": campaign,
+                "committee": committee,
+                "branch": branch,
+                "title": title,
+                "state": h.source,
+                "rule": inputs.get("rule", ""),
+                "from": _moment(inputs.get("from")),
+                "until": _moment(inputs.get("until")),
+                "actor": h.actor,
+                "reason": h.comment,
+            }
+        )
+    return out
+
+
+def _moment(text: object) -> datetime | None:
+    return datetime.fromisoformat(text).astimezone(clock.TZ) if isinstance(text, str) and text else None
