@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -29,7 +30,7 @@ from workflow.dates import clock
 from workflow.db import values
 from workflow.db.models import Branch, Case, Committee, Delivery, DeliveryAttempt, Outbox, Review, User
 from workflow.db.store import Store
-from workflow.errors import NotFound, Refused
+from workflow.errors import Conflict, NotFound, Refused
 from workflow.reminders.transports import REVIEW_ACTION, Channel, DeliveryFailed, Item, Message, body, message_key, redact, subject
 from workflow.spec import Spec
 from workflow.workspace import Workspace
@@ -185,15 +186,16 @@ class _Statements:
         self.carried_by = update(ob).where(o.id == bindparam("b_id")).values(delivery_id=bindparam("b_delivery"))
         self.start = (
             insert(at)
-            .values(delivery_id=bindparam("b_delivery"), owner=bindparam("b_owner"), started_at=bindparam("b_now"))
+            .values(delivery_id=bindparam("b_delivery"), owner=bindparam("b_owner"), started_at=bindparam("b_now"), outcome="", error="")
             .returning(a.id)
         )
         self.sending = update(dt).where(d.id == bindparam("b_delivery")).values(attempts=d.attempts + 1, status="sending")
         held = and_(o.id.in_(bindparam("b_ids", expanding=True)), o.lease_owner == bindparam("b_owner"))
-        self.sent = update(ob).where(held).values(
+        one_held = and_(o.id == bindparam("b_id"), o.lease_owner == bindparam("b_owner"))  # one row: executemany over a message's
+        self.sent = update(ob).where(one_held).values(
             status="sent", sent_at=bindparam("b_now"), attempts=o.attempts + 1, last_error=bindparam("b_error"), lease_owner=None, lease_until=None
         )  # fmt: skip
-        self.tries = select(o.id, o.attempts).where(held)
+        self.tries = select(o.attempts).where(one_held)
         self.failed = (
             update(ob)
             .where(o.id == bindparam("b_id"))
@@ -223,6 +225,78 @@ class _Statements:
 @cache
 def _statements() -> _Statements:
     return _Statements()
+
+
+class _Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def scalar(self) -> Any:
+        return self.rows[0][0] if self.rows else None
+
+    def scalar_one(self) -> Any:
+        [(value, *_)] = self.rows
+        return value
+
+
+class _Driver:
+    """The few statements of each message's transaction, sent straight to the DB-API connection.
+
+    Each message's outcome must be durable before the next message goes out (a crash then resends at most
+    the one in flight), so the delivery loop commits once per message; through SQLAlchemy's execution
+    machinery such a transaction of five one-row statements cost ~0.5 ms of CPU, several times the
+    statements themselves. The statements are still built and compiled by SQLAlchemy (once per
+    process and dialect), and their values converted by its bind processors, as Core would send them.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.dialect = conn.dialect
+        self.raw: Any = conn.connection.dbapi_connection
+        self.positional = self.dialect.paramstyle in ("qmark", "numeric", "format")
+        self.compiled: dict[int, tuple[str, Any, dict[str, Any]]] = {}
+
+    def _form(self, stmt: Any) -> tuple[str, Any, dict[str, Any]]:
+        found = self.compiled.get(id(stmt))
+        if found is None:
+            c = stmt.compile(dialect=self.dialect)
+            procs = {c.bind_names[b]: b.type.dialect_impl(self.dialect).bind_processor(self.dialect) for b in c.binds.values()}
+            found = self.compiled[id(stmt)] = (str(c), c, {k: f for k, f in procs.items() if f is not None})
+        return found
+
+    def _values(self, c: Any, procs: dict[str, Any], params: dict[str, Any]) -> Any:
+        values = c.construct_params(params)
+        for name, f in procs.items():
+            values[name] = f(values[name])
+        return tuple(values[n] for n in c.positiontup) if self.positional else values
+
+    def execute(self, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> _Rows:
+        sql, c, procs = self._form(stmt)
+        cur = self.raw.cursor()
+        try:
+            if isinstance(params, list):
+                cur.executemany(sql, [self._values(c, procs, p) for p in params])
+                return _Rows([])
+            cur.execute(sql, self._values(c, procs, params))
+            return _Rows(cur.fetchall() if cur.description else [])
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Driver]:
+        """BEGIN IMMEDIATE on SQLite (as the store's writers do: the busy timeout applies), committed at the end."""
+        if self.dialect.name == "sqlite":
+            try:
+                self.raw.execute("BEGIN IMMEDIATE")
+            except self.dialect.loaded_dbapi.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise Conflict("数据库正被另一个操作占用，请稍后重试（未做任何修改）。") from None
+                raise
+        try:
+            yield self
+            self.raw.commit()
+        except BaseException:
+            self.raw.rollback()
+            raise
 
 
 @dataclass(frozen=True)
@@ -356,7 +430,7 @@ def _org_addresses(conn: Any) -> frozenset[str]:
     return frozenset(e.lower() for e in conn.execute(_statements().org).scalars() if e)
 
 
-def _start(conn: Any, h: _Held, owner: str, now: datetime) -> Claim:
+def _start(conn: Connection | _Driver, h: _Held, owner: str, now: datetime) -> Claim:
     """Open the attempt of a held message (in the caller's transaction)."""
     st = _statements()
     if h.resend:
@@ -414,7 +488,7 @@ def finish(
 
 
 def _finish(
-    conn: Connection,
+    conn: Connection | _Driver,
     c: Claim,
     now: datetime,
     failure: DeliveryFailed | None,
@@ -426,16 +500,18 @@ def _finish(
     st = _statements()
     now_db = clock.to_db(now)
     m = c.message
-    held = {"b_ids": list(m.outbox_ids), "b_owner": c.owner}
     if failure is None:
         error = redact(warning or "", secrets)
-        conn.execute(st.sent, {**held, "b_now": now_db, "b_error": error})
+        conn.execute(st.sent, [{"b_id": i, "b_owner": c.owner, "b_now": now_db, "b_error": error} for i in m.outbox_ids])
         status = "sent"
     else:
         error = redact(failure.reason, secrets)
         gave_up = failure.permanent
         changes = []
-        for row_id, attempts in conn.execute(st.tries, held).all():
+        for row_id in m.outbox_ids:
+            attempts = conn.execute(st.tries, {"b_id": row_id, "b_owner": c.owner}).scalar()
+            if attempts is None:  # no longer this sender's
+                continue
             tries = attempts + 1
             final = failure.permanent or tries >= MAX_ATTEMPTS
             gave_up = gave_up or final
@@ -513,6 +589,7 @@ def deliver(
         conn = plain.execution_options(immediate=True)
         org = _org_addresses(conn)
         conn.commit()
+        driver: _Driver | None = None
         for start in range(0, len(pairs), CLAIM_BATCH):
             if start and should_stop():
                 break
@@ -520,11 +597,12 @@ def deliver(
                 c, held, dropped = _claim_many(conn, spec, now, owner, pairs[start : start + CLAIM_BATCH], base_url, org)
             cancelled += dropped
             waiting = deque(held)
+            driver = _Driver(conn) if driver is None else driver
             while c is not None:
                 failure, warning = _send(channels[c.message.channel], c)
                 then = waiting.popleft() if waiting and not should_stop() else None
-                with conn.begin():
-                    result, c = _finish(conn, c, now, failure, warning, secrets, then)
+                with driver.transaction():
+                    result, c = _finish(driver, c, now, failure, warning, secrets, then)
                 _log(result, failure)
                 results.append(result)
             if waiting:  # asked to stop: the rest go back for the next sweep
