@@ -614,7 +614,7 @@ def _changed(opts: Options, done: Any, what: str) -> None:
     emit(opts, data, lambda: click.echo(f"已{what}用户 {done.name}（{pairs}）{ended}。"))
 
 
-USER_FIELDS = {"role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱", "disabled": "停用"}
+USER_FIELDS = {"role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱", "disabled": "停用", "sso_id": "统一身份认证账号"}
 
 
 @user.command("set")
@@ -623,20 +623,27 @@ USER_FIELDS = {"role": "角色", "committee": "分党委", "branch": "支部", "
 @click.option("--committee", help="新的分党委名称。")
 @click.option("--branch", help="新的支部名称（branch 用户）。")
 @click.option("--role", help="新的" + ROLE_HELP)
+@click.option("--sso-id", "sso_id", help="统一身份认证（CAS）账号或工号，用它登录即为该用户（给空字符串则取消）。")
 @click.option("--comment", default="", help="说明（记入审计）。")
 @pass_opts
 def user_set(
-    opts: Options, name: str, email: str | None, committee: str | None, branch: str | None, role: str | None, comment: str
+    opts: Options,
+    name: str,
+    email: str | None,
+    committee: str | None,
+    branch: str | None,
+    role: str | None,
+    sso_id: str | None,
+    comment: str,
 ) -> None:
-    """更正用户的邮箱、角色或所属单位（仅党委组织部，记入审计；角色或单位改变时该用户的网页登录立即失效）。
+    """更正用户的邮箱、角色、所属单位或统一身份认证账号（仅党委组织部，记入审计；角色、单位或账号改变时该用户的网页登录立即失效）。
 
-    Example: branchflow user set 文法张老师 --email zhang2@example.edu.cn
+    Example: branchflow user set 文法张老师 --email zhang2@example.edu.cn --sso-id 20190001
     """
     from workflow import users
 
-    _changed(
-        opts, users.update(opts.workspace(), name, email=email, committee=committee, branch=branch, role=role, comment=comment), "更正"
-    )
+    done = users.update(opts.workspace(), name, email=email, committee=committee, branch=branch, role=role, sso_id=sso_id, comment=comment)
+    _changed(opts, done, "更正")
 
 
 @user.command("disable")

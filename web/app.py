@@ -34,7 +34,9 @@ HEADERS = {
 def create_app(db_url: str | None = None, now: datetime | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """The web app over the database `db_url`; `now` fixes a simulated clock (shown on every page),
     `clock` (tests) supplies the time per request; neither: the real clock in Asia/Shanghai."""
-    web = Web.build(db_url, now, clock, os.environ.get("BRANCHFLOW_BASE_URL", ""))
+    from workflow import sso
+
+    web = Web.build(db_url, now, clock, os.environ.get("BRANCHFLOW_BASE_URL", ""), sso.settings(os.environ))
     app = FastAPI(title="Branchflow 特色支部创建", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.web = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -14,13 +14,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from workflow import BranchflowError, Store, Workspace, access, auth, clock, errors
+from workflow import BranchflowError, Store, Workspace, access, auth, clock, errors, sso
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "bf_session"
 STATUS = [  # most specific first: the library's error tree to HTTP
     (auth.Throttled, 429),
     (auth.LoginFailed, 401),
+    (sso.SsoFailed, 401),
+    (auth.SsoRefused, 403),
     (errors.PermissionDenied, 403),
     (errors.Refused, 422),
     (errors.Conflict, 409),
@@ -47,16 +49,33 @@ class Web:
     clock: Callable[[], datetime]
     secure: bool
     templates: Jinja2Templates
+    base_url: str = ""
+    cas: sso.CasSettings | None = None  # 统一身份认证 (BRANCHFLOW_CAS_URL), None when off
 
     @classmethod
-    def build(cls, db_url: str | None, now: datetime | None, clock_fn: Callable[[], datetime] | None, base_url: str) -> Web:
+    def build(
+        cls,
+        db_url: str | None,
+        now: datetime | None,
+        clock_fn: Callable[[], datetime] | None,
+        base_url: str,
+        cas: sso.CasSettings | None = None,
+    ) -> Web:
         def fixed() -> datetime:
             assert now is not None
             return now
 
         templates = Jinja2Templates(directory=HERE / "templates")
         templates.env.filters["when"] = lambda v: clock.show(v) if isinstance(v, datetime) else ("" if v is None else v)
-        return cls(Store(db_url), now, clock_fn or (fixed if now is not None else clock.real_now), base_url.startswith("https://"), templates)
+        return cls(
+            Store(db_url),
+            now,
+            clock_fn or (fixed if now is not None else clock.real_now),
+            base_url.startswith("https://"),
+            templates,
+            base_url.rstrip("/"),
+            cas,
+        )
 
     def now(self) -> datetime:
         """This request's `now`."""

@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "spec_diff": "workflow.spec.diff",
     "users": "workflow.records.users",
     "auth": "workflow.records.auth",
+    "sso": "workflow.records.sso",
     "review": "workflow.review",
     "queries": "workflow.reports.queries",
     "ics": "workflow.reports.ics",
@@ -85,6 +86,7 @@ __all__ = [
     "roster",
     "spec",
     "spec_diff",
+    "sso",
     "transfer",
     "users",
     "values",
@@ -103,7 +105,7 @@ if TYPE_CHECKING:
     from workflow.errors import BranchflowError, UsageError
     from workflow.intake import case_import, roster
     from workflow.lifecycle import bulk, engine, repository
-    from workflow.records import attachments, auth, campaigns, cases, deadlines, users
+    from workflow.records import attachments, auth, campaigns, cases, deadlines, sso, users
     from workflow.reminders import channels, outbox
     from workflow.reminders import transports as notify
     from workflow.reports import export, ics, queries

@@ -83,6 +83,7 @@ class User(SQLModel, table=True):
     branch_id: int | None = Field(default=None, foreign_key="branch.id")
     email: str = ""
     disabled_at: datetime | None = utc(nullable=True)  # a disabled user cannot act; history keeps the name
+    sso_id: str | None = Field(default=None, unique=True)  # the 统一身份认证 (CAS) account that logs in as this user
 
 
 class UserHistory(SQLModel, table=True):

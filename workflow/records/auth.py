@@ -211,24 +211,54 @@ def login(store: Store, name: str, password: str, address: str, now: datetime) -
         else:
             failed = False
             s.execute(delete(LoginFailure).where(col(LoginFailure.name) == name))
-            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            s.add(
-                WebSession(
-                    id=_digest(token),
-                    user_id=user.id,
-                    role=user.role,
-                    committee_id=user.committee_id,
-                    branch_id=user.branch_id,
-                    csrf=csrf,
-                    address=address,
-                    created_at=now_db,
-                    seen_at=now_db,
-                )
-            )
-            result = Login(token, csrf, user.name, cred.temporary)
+            result = _new_session(s, user, address, now_db, cred.temporary)
     if failed:  # the failure is committed (it counts towards the lock) before it is answered
         raise LoginFailed(WRONG)
     return result
+
+
+def _new_session(s: Session, user: User, address: str, now_db: datetime, must_change: bool) -> Login:
+    """A new session (a new random id; the database keeps its sha256) for a user whose login just succeeded."""
+    assert user.id is not None
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    s.add(
+        WebSession(
+            id=_digest(token),
+            user_id=user.id,
+            role=user.role,
+            committee_id=user.committee_id,
+            branch_id=user.branch_id,
+            csrf=csrf,
+            address=address,
+            created_at=now_db,
+            seen_at=now_db,
+        )
+    )
+    return Login(token, csrf, user.name, must_change)
+
+
+class SsoRefused(BranchflowError):
+    """The 统一身份认证 account maps to no enabled user: nobody is created (exit 1, HTTP 403)."""
+
+    code = 1
+
+
+def sso_login(store: Store, sso_id: str, address: str, now: datetime) -> Login:
+    """A session for the user whose 统一身份认证 account is `sso_id` (the identity provider has vouched for it), as
+    a password login makes one. An account no user has is refused, never turned into a new user; so is a
+    disabled user."""
+    sso_id = sso_id.strip()
+    with store.write() as s:
+        user = s.exec(select(User).where(col(User.sso_id) == sso_id)).first() if sso_id else None
+        if user is None or user.id is None:
+            raise SsoRefused(
+                f"统一身份认证账号 {sso_id or '（空）'} 尚未对应本系统的任何用户，不能登录。",
+                hint="请联系党委组织部，为您的用户登记统一身份认证账号（工号）；或用用户名和密码登录。",
+            )
+        if user.disabled_at is not None:
+            raise SsoRefused(f"用户 {user.name} 已停用，不能登录。", hint="如需恢复，请联系党委组织部。")
+        cred = _credential(s, user.id)
+        return _new_session(s, user, address, clock.to_db(now), bool(cred and cred.temporary))
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,14 @@ def _audit(
     )
 
 
+def _sso_id(sso_id: str) -> str:
+    """A 统一身份认证 account (the CAS user name or 工号) as given: one line, no spaces ("" removes it)."""
+    text = values.check_text(sso_id.strip(), "统一身份认证账号")
+    if any(ch.isspace() for ch in text) or len(text) > 128:
+        raise UsageError(f"统一身份认证账号 {text!r} 无效：应是一个不含空格的账号（如 工号 20190001）。", field="sso_id", value=text)
+    return text
+
+
 def _user(s: Session, name: str) -> User:
     user = s.exec(select(User).where(col(User.name) == values.normal_name(name))).first()
     if user is None or user.id is None:
@@ -141,14 +149,17 @@ def update(
     committee: str | None = None,
     branch: str | None = None,
     role: str | None = None,
+    sso_id: str | None = None,
     comment: str = "",
 ) -> Changed:
-    """Correct a user's e-mail, role or scope (org only), audited; a change of role or scope ends the user's
-    web sessions at once. Nothing to change is refused ("用户信息未变")."""
+    """Correct a user's e-mail, role or scope, or set the 统一身份认证 account that logs in as them (`sso_id`; ""
+    removes it), org only, audited; a change of role, scope or account ends the user's web sessions at once.
+    Nothing to change is refused ("用户信息未变")."""
     role = role_id(ws, role) if role is not None else None
     committee = values.clean_name(committee, "分党委名称") if committee else committee
     branch = values.clean_name(branch, "支部名称") if branch else branch
     new_email = _email(email) if email is not None else None
+    new_sso = _sso_id(sso_id) if sso_id is not None else None
     with ws.store.write() as s:
         actor = ws.actor(s)
         access.require_org(actor, "修改用户")
@@ -159,7 +170,17 @@ def update(
             "committee": names[0].get(user.committee_id, ""),
             "branch": names[1].get(user.branch_id, ""),
             "email": user.email,
+            "sso_id": user.sso_id or "",
         }
+        if new_sso:
+            holder = s.exec(select(User).where(col(User.sso_id) == new_sso, col(User.id) != user.id)).first()
+            if holder is not None:
+                raise UsageError(
+                    f"统一身份认证账号 {new_sso} 已对应用户 {holder.name}：一个账号只能对应一个用户。",
+                    hint=f"请先取消 {holder.name} 的统一身份认证账号，或检查账号是否填错。",
+                    field="sso_id",
+                    value=new_sso,
+                )
         target_role = role or user.role
         scope_given = role is not None or committee is not None or branch is not None
         if scope_given:
@@ -177,18 +198,20 @@ def update(
             "committee": names[0].get(committee_id, ""),
             "branch": names[1].get(branch_id, ""),
             "email": new_email if new_email is not None else user.email,
+            "sso_id": new_sso if new_sso is not None else was["sso_id"],
         }
         before = {k: v for k, v in was.items() if now[k] != v}
         after = {k: now[k] for k in before}
         if not before:
             raise UsageError(f"用户 {user.name} 的信息未变：没有要修改的内容。")
         ended = 0
-        if {"role", "committee", "branch"} & set(before):
+        if {"role", "committee", "branch", "sso_id"} & set(before):
             from workflow.records import auth
 
             assert user.id is not None
             ended = auth.end_sessions(s, user.id)
         user.role, user.committee_id, user.branch_id, user.email = target_role, committee_id, branch_id, now["email"]
+        user.sso_id = now["sso_id"] or None
         s.add(user)
         _audit(s, ws, actor, user, "set", before, after, comment)
         return Changed(user.name, before, after, ended)
