@@ -256,6 +256,7 @@ ADVICE: dict[str, str | Callable[[BranchflowError], str]] = {
     "请查看分配给这位评审专家的申报。": "{m}：请用 review list --reviewer {v} 查看。",
     "请不填分党委和支部。": "{m}：请去掉 --committee / --branch。",
     "请写明原因。": "请用 --reason 写明原因（会记入审计记录）。",
+    "请写明更正的理由。": "{m}：请用 --comment 写明更正的理由。",
     "请先导入支部名单，或在支部名单中查看名称。": "{m}：请先导入支部名单（roster import），或用 branch list 查看名称。",
     "请填写项目名称。": "{m}：请用 --title 填写。",
     "请不指定编码，让程序自动识别。": "{m}：请去掉 --encoding 让程序自动识别。",

@@ -169,7 +169,9 @@ class BulkRun:
     ) -> list[Outcome]:
         """Decide every case of one chunk in order (`engine.Decider`, the chunk a batch), then write the ones decided (unless a dry run)."""
         rows = [loaded[i] for i in wanted if i in loaded]
-        decider = engine.Decider(session, self.ws.spec, actor, self.transition.trigger, self.inputs, self.ws.now, rows, carried)
+        decider = engine.Decider(
+            session, self.ws.spec, actor, self.transition.trigger, self.inputs, self.ws.now, rows, carried, comment=self.comment
+        )
         out: list[Outcome] = []
         decided: dict[_Key, list[tuple[int, int]]] = {}  # (source state, campaign, inputs) → [(id, version read)]
         for case_id in wanted:

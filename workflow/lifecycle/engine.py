@@ -219,8 +219,10 @@ class Decider:
         now: datetime,
         rows: Sequence[facts_mod.CaseRow],
         pending: facts_mod.Pending | None = None,
+        comment: str = "",
     ) -> None:
         self.session = session
+        self.comment = comment
         self.spec = spec
         self.actor = actor
         self.trigger = trigger
@@ -262,10 +264,23 @@ class Decider:
             if refusals:
                 raise rule_refusal(row, transition, refusals)
             inputs = panel.derive(transition, facts, inputs)  # R13: the panel's score (the inputs themselves otherwise)
-        due = self._due(row.campaign_id, dest, inputs)
+        if dest == row.state:
+            self._correction(row, transition, inputs)
+            due = row.due_at  # a correction keeps the case's due date (an extension too)
+        else:
+            due = self._due(row.campaign_id, dest, inputs)
         if self._batch is not None:
             self._batch.moved(row, dest)
         return Decision(row, transition, inputs, dest, due)
+
+    def _correction(self, row: facts_mod.CaseRow, transition: TransitionSpec, inputs: Mapping[str, Any]) -> None:
+        """A transition back into the case's own state corrects it (org correcting an evaluation while the case is
+        still 已评审): it needs a reason, and one that changes nothing is refused instead of writing an empty audit row."""
+        what = f"申报 {row.id} 已是“{self.spec.label(row.state)}”：再次“{transition.label}”是更正"
+        if not self.comment.strip():
+            raise UsageError(f"{what}，没有写明更正的理由（会记入审计记录）。", hint="请写明更正的理由。", field="comment")
+        if "score" in inputs and row.score is not None and round(float(inputs["score"]), 2) == round(row.score, 2):
+            raise UsageError(f"{what}，但评审分未变（仍是 {row.score:g} 分）：没有要更正的内容。", field="score")
 
     def refusals(self, row: facts_mod.CaseRow) -> list[rules.Refusal]:
         """What the rules say about firing the trigger on this case now (the other checks left to the caller)."""
@@ -361,7 +376,7 @@ def advance(
     with ws.store.write() as session:
         actor = ws.actor(session)
         row = repository.load_case(session, case_id)
-        decision = Decider(session, spec, actor, trigger, inputs or {}, ws.now, [row]).decide(row, expect_version)
+        decision = Decider(session, spec, actor, trigger, inputs or {}, ws.now, [row], comment=comment).decide(row, expect_version)
         return apply(session, spec, actor, decision, ws.now, comment)
 
 

@@ -63,6 +63,8 @@ def _extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> d
             raise Refused(f"申报 {case_id} 已是终止状态“{ws.spec.label(row.state)}”，无需延期。")
         if until <= ws.now:
             raise UsageError(f"新的截止时间 {clock.show(until)} 已经过去：请给一个以后的日期。")
+        if row.due_at == until:
+            raise UsageError(f"申报 {case_id} 的截止时间未变（已是 {clock.show(until)}）：没有要延期的内容。", field="until")
         repository.update_case(s, case_id, row.version, ws.now, due_at=clock.to_db(until))
         old = row.due_at
         repository.record(
@@ -87,6 +89,10 @@ def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: 
         assert campaign.id is not None
         stored, moved = move_state_due(s, campaign.id, spec_state.id, until, ws.now, actor, reason)
         assert stored is not None  # every non-terminal state of a campaign has its row
+        if stored == until and not moved:  # raised inside the transaction: the calendar row written back is undone
+            raise UsageError(
+                f"{campaign.year} 年“{spec_state.label}”阶段的截止时间未变（已是 {clock.show(until)}），也没有申报需要调整。", field="until"
+            )
         return {
             "campaign": campaign.year,
             "state": spec_state.id,
@@ -149,6 +155,11 @@ def _waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obj
         access.require_org(actor, "登记规则例外")
         _lock_case(s, case_id)
         row = load_case(s, case_id)
+        earlier = s.execute(select(Waiver).where(col(Waiver.case_id) == case_id, col(Waiver.rule) == rule)).scalars().first()
+        if earlier is not None:
+            raise UsageError(
+                f"申报 {case_id} 已登记过 {rule} 例外（{earlier.actor}，{clock.show(clock.from_db(earlier.at))}：{earlier.reason}）：无需重复登记。"
+            )
         s.add(Waiver(case_id=case_id, rule=rule, reason=reason, actor=actor.name, at=clock.to_db(ws.now)))
         repository.update_case(s, case_id, row.version, ws.now)
         repository.record(s, actor, case_id, "waive", row.state, row.state, {"rule": rule}, ws.now, reason)

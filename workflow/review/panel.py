@@ -31,8 +31,11 @@ LOCK = "review"  # assignments are made one command at a time (PostgreSQL: an ad
 
 
 def review_states(spec: Spec) -> tuple[str, ...]:
-    """The states in which a case is with the panel: the sources of the transition that takes the panel's score."""
-    return tuple(dict.fromkeys(s for t in spec.transitions if panel_hook.CONDITION in t.conditions for s in t.sources))
+    """The states in which a case is with the panel: the sources of the transition that takes the panel's score (not
+    its destination: firing it again there corrects the evaluation, the panel's work is done)."""
+    return tuple(
+        dict.fromkeys(s for t in spec.transitions if panel_hook.CONDITION in t.conditions for s in t.sources if s != t.dest)
+    )
 
 
 def evaluated_states(spec: Spec) -> tuple[str, ...]:
