@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 from pathlib import Path
 
 import pytest
 from conftest import Bf, ready_case
-from servers import draft_case, queued, sweep
+from servers import draft_case, queued, smtp_env, smtp_server, sweep
 
 from workflow import spec
+from workflow.dates import clock
 from workflow.errors import SpecError
+from workflow.reminders import transports
 
 DATA = Path(__file__).resolve().parent / "data"
 FIRST = "文法学院第1学生党支部"
@@ -209,3 +213,67 @@ def test_remind_dry_run_shows_per_message_the_kind_the_due_date_and_the_subject(
     assert "逾期汇总" in {i["kind_label"] for r in digest for i in r["items"]}
     # nothing was written by any of them
     assert bf.json("outbox") == []
+
+
+# ---- where to see details: the web app's case page when BRANCHFLOW_BASE_URL is set ------------------------
+
+
+BASE = "https://dj.example.edu.cn/branchflow"
+
+
+def test_with_a_base_url_each_emailed_reminder_links_the_case_page_and_names_no_command(
+    bf: Bf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = draft_case(bf)
+    with smtp_server() as box:
+        for key, value in smtp_env(box.port, BRANCHFLOW_BASE_URL=BASE + "/").items():
+            monkeypatch.setenv(key, value)
+        result = bf("remind", now="2024-04-29T09:00")  # the 7-day reminder of the draft
+    assert result.exit_code == 0, result.output
+    assert {m["To"].addresses[0].addr_spec for m in box.messages} == {contact(bf), "wenfa@example.edu.cn"}
+    for mail in box.messages:
+        text = mail.get_content()
+        assert f"   详情：{BASE}/cases/{cid}\n" in text
+        assert "branchflow " not in text and "请联系党委组织部。" not in text.split("\n")[-2]
+
+
+def test_without_a_base_url_org_is_told_the_commands_and_the_others_whom_to_ask(bf: Bf, monkeypatch: pytest.MonkeyPatch) -> None:
+    draft_case(bf)
+    with smtp_server() as box:
+        for key, value in smtp_env(box.port).items():
+            monkeypatch.setenv(key, value)
+        assert bf("remind", now="2024-04-29T09:00").exit_code == 0
+    texts = {m["To"].addresses[0].addr_spec: m.get_content() for m in box.messages}
+    assert all("/cases/" not in t and "如需查看申报详情，请联系党委组织部。" in t for t in texts.values())
+
+
+def test_a_reviewer_is_sent_the_case_link_instead_of_the_score_command(bf: Bf) -> None:
+    from test_review import with_panel
+
+    [cid] = with_panel(bf, "建筑学院第1学生党支部")
+    bf.ok("review", "assign", str(cid), "--reviewer", "r1", user="zzb")
+    out = io.StringIO()
+    linked = sweep(bf, "2024-05-24T09:00", {"console": transports.ConsoleChannel(out)}, base_url=BASE)
+    assert any(r.recipient == "r1@example.edu.cn" and r.status == "sent" for r in linked.results)
+    to_r1 = next(m for m in out.getvalue().split("=====\n") if "r1@example.edu.cn" in m)
+    assert "需要做的：按七项要求逐项评分并填写评审意见\n" in to_r1 and f"详情：{BASE}/cases/{cid}" in to_r1
+    assert "branchflow review score" not in to_r1
+
+
+def test_without_a_base_url_a_reviewer_is_still_told_the_score_command(bf: Bf) -> None:
+    from test_review import with_panel
+
+    [cid] = with_panel(bf, "建筑学院第1学生党支部")
+    bf.ok("review", "assign", str(cid), "--reviewer", "r1", user="zzb")
+    out = io.StringIO()
+    sweep(bf, "2024-05-24T09:00", {"console": transports.ConsoleChannel(out)})
+    to_r1 = next(m for m in out.getvalue().split("=====\n") if "r1@example.edu.cn" in m)
+    assert "需要做的：按七项要求逐项评分并填写评审意见：branchflow review score 申报编号 --score 指标=分数 …" in to_r1
+
+
+def test_a_robot_message_cut_to_size_points_to_the_web_list_when_there_is_one() -> None:
+    long = transports.Message("wecom", "w@x.cn", "w", "【特色支部创建】逾期汇总", "很长" * 2000, "k" * 40, (1,), clock.parse_now("2024-05-09T09:00"))
+    assert transports._robot_text(long, 2000).endswith("……（内容过长已截断；完整清单请运行 branchflow overdue 或查看邮件）")
+    linked = dataclasses.replace(long, base_url=BASE + "/")
+    cut = transports._robot_text(linked, 2000)
+    assert cut.endswith(f"……（内容过长已截断；完整清单见 {BASE}/cases?overdue=true 或查看邮件）") and len(cut.encode()) <= 2000

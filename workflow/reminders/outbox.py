@@ -420,7 +420,7 @@ def _claim_many(
         name = live[0][7] or recipient
         text = body(name, items, now, base_url=base_url, for_org=base_url != "" or recipient.strip().lower() in org_addresses)
         ids = tuple(r[0] for r in live)
-        message = Message(channel, recipient, name, title, text, key, ids, now, attempts + 1)
+        message = Message(channel, recipient, name, title, text, key, ids, now, attempts + 1, base_url)
         held.append(_Held(message, delivery_id, tuple(dict.fromkeys(i.case_id for i in items)), delivery_id in interrupted))
     return _start(conn, held[0], owner, now), held[1:], len(moved)
 

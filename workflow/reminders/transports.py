@@ -33,7 +33,9 @@ from workflow.dates import clock
 SUBJECT_PREFIX = "【特色支部创建】"
 KIND_LABELS = {"before": "截止提醒", "review": "评审提醒", "overdue": "逾期通知", "digest": "逾期汇总"}
 # R13: what a reviewer is asked to do (a `review` row: a case assigned to them they have not scored yet).
-REVIEW_ACTION = "按七项要求逐项评分并填写评审意见：branchflow review score 申报编号 --score 指标=分数 …"
+# Without the web app's address, the reviewer is also told the command (REVIEW_COMMAND); with it, each case's link.
+REVIEW_ACTION = "按七项要求逐项评分并填写评审意见"
+REVIEW_COMMAND = "：branchflow review score 申报编号 --score 指标=分数 …"
 # WeCom text messages are limited to 2048 bytes; DingTalk to about 20000.
 WECOM_MAX_BYTES = 2000
 DINGTALK_MAX_BYTES = 18000
@@ -114,6 +116,7 @@ class Message:
     outbox_ids: tuple[int, ...]
     sent_at: datetime  # the sweep's clock
     attempt: int = 1
+    base_url: str = ""  # the web app's address (where a robot's cut message points for the whole list)
 
 
 class Channel(Protocol):
@@ -214,7 +217,7 @@ def body(recipient_name: str, items: Sequence[Item], now: datetime, *, base_url:
                 lines.append(f"{n}. 申报 {it.case_id} · {it.branch}（{it.committee}）")
                 lines.append(f"   阶段：{it.state_label}")
                 lines.append(f"   截止：{_when(it, now)}")
-                lines.append(f"   需要做的：{it.action}")
+                lines.append(f"   需要做的：{it.action}{REVIEW_COMMAND if it.kind == 'review' and not base_url else ''}")
                 if base_url:
                     lines.append(f"   详情：{case_link(base_url, it.case_id)}")
         lines.append("")
@@ -230,7 +233,8 @@ def _robot_text(message: Message, limit: int) -> str:
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
-    note = "\n……（内容过长已截断；完整清单请运行 branchflow overdue 或查看邮件）"
+    where = f"见 {message.base_url.rstrip('/')}/cases?overdue=true " if message.base_url else "请运行 branchflow overdue "
+    note = f"\n……（内容过长已截断；完整清单{where}或查看邮件）"
     cut = data[: limit - len(note.encode("utf-8"))].decode("utf-8", errors="ignore")
     return cut + note
 
