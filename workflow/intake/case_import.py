@@ -27,7 +27,7 @@ from workflow.lifecycle import repository
 from workflow.lifecycle.facts import any_of
 from workflow.lifecycle.repository import campaign_due
 from workflow.records import attachments
-from workflow.records.cases import check_fields, insert_draft  # the same checks and insert as `case new`
+from workflow.records.cases import check_fields, insert_drafts  # the same checks and insert as `case new`
 from workflow.spec import rules, words
 from workflow.workspace import Workspace
 
@@ -39,6 +39,7 @@ REQUIRED = list(FIELDS)
 CASE_FIELDS = [key for key in FIELDS.values() if key != "branch"]
 HEADERS = [*FIELDS, *FILES]
 SHEET = "申报汇总表"
+WRITE_CHUNK = 1000  # rows whose cases, attachments and history rows are inserted with one executemany each
 
 
 @dataclass(frozen=True)
@@ -324,40 +325,52 @@ def _write(
     }
     created = updated = unchanged = attached = 0
     out = []
-    for r, branch_id, case in plans:
-        comment = f"导入 {source} 第 {r.number} 行"
-        if case is None:
-            case_id = insert_draft(s, campaign_id, branch_id, initial, due, now, r.values)
-            inputs = {k: r.values[k] for k in ("title", "theme", "theme_note")}
-            repository.record(s, actor, case_id, "create", "", initial, inputs, ws.now, comment, on_behalf_of)
-            action, version = "created", 1
-            created += 1
-        else:
-            assert case.id is not None
-            case_id = case.id
-            changed = {k: v for k, v in r.values.items() if getattr(case, k) != v}
-            new_files = [f for f in r.files if (case_id, f.kind, f.upload.sha256) not in existing]
-            if not changed and not new_files:
-                out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": "unchanged", "version": case.version})
-                unchanged += 1
-                continue
-            conflict = f"申报 {case_id} 在导入过程中被他人修改，未导入任何数据：请重新导入。"
-            version = repository.update_case(s, case_id, case.version, ws.now, conflict, **changed)
-            if changed:
-                repository.record(s, actor, case_id, "edit", initial, initial, changed, ws.now, comment, on_behalf_of)
-            action = "updated"
-            updated += 1
-        for f in r.files:
-            if (case_id, f.kind, f.upload.sha256) in existing:
-                continue
-            opened = open_inside(f.upload.path.parent, f.upload.path) if f.upload.path is not None else "没有路径"
-            if isinstance(opened, str) or _identity(opened) != f.identity:
-                if not isinstance(opened, str):
-                    opened.close()
-                raise Conflict(f"附件 {f.upload.name} 在导入过程中被改动或替换，未导入任何数据：请重新导入。")
-            with opened:
-                attachments.add(s, folder, actor, case_id, initial, spec.initial.owner, f.kind, f.upload, ws.now, comment, source=opened)
-            existing.add((case_id, f.kind, f.upload.sha256))
-            attached += 1
-        out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": action, "version": version})
+    for start in range(0, len(plans), WRITE_CHUNK):
+        chunk = plans[start : start + WRITE_CHUNK]
+        # The chunk's new cases in one executemany; their history rows and attachments follow in row order.
+        new_ids = iter(insert_drafts(s, campaign_id, initial, due, now, [(b, r.values) for r, b, case in chunk if case is None]))
+        history: list[dict[str, Any]] = []
+        files: list[dict[str, Any]] = []
+        for r, _branch_id, case in chunk:
+            comment = f"导入 {source} 第 {r.number} 行"
+            if case is None:
+                case_id = next(new_ids)
+                inputs = {k: r.values[k] for k in ("title", "theme", "theme_note")}
+                history.append(repository.history_row(case_id, actor, ws.now, "create", "", initial, inputs, comment, on_behalf_of))
+                action, version = "created", 1
+                created += 1
+            else:
+                assert case.id is not None
+                case_id = case.id
+                changed = {k: v for k, v in r.values.items() if getattr(case, k) != v}
+                new_files = [f for f in r.files if (case_id, f.kind, f.upload.sha256) not in existing]
+                if not changed and not new_files:
+                    out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": "unchanged", "version": case.version})
+                    unchanged += 1
+                    continue
+                conflict = f"申报 {case_id} 在导入过程中被他人修改，未导入任何数据：请重新导入。"
+                version = repository.update_case(s, case_id, case.version, ws.now, conflict, **changed)
+                if changed:
+                    history.append(repository.history_row(case_id, actor, ws.now, "edit", initial, initial, changed, comment, on_behalf_of))
+                action = "updated"
+                updated += 1
+            for f in r.files:
+                if (case_id, f.kind, f.upload.sha256) in existing:
+                    continue
+                opened = open_inside(f.upload.path.parent, f.upload.path) if f.upload.path is not None else "没有路径"
+                if isinstance(opened, str) or _identity(opened) != f.identity:
+                    if not isinstance(opened, str):
+                        opened.close()
+                    raise Conflict(f"附件 {f.upload.name} 在导入过程中被改动或替换，未导入任何数据：请重新导入。")
+                with opened:
+                    row, line = attachments.stored(
+                        folder, actor, case_id, initial, spec.initial.owner, f.kind, f.upload, ws.now, comment, source=opened
+                    )
+                files.append(row)
+                history.append(line)
+                existing.add((case_id, f.kind, f.upload.sha256))
+                attached += 1
+            out.append({"row": r.number, "branch": r.branch, "id": case_id, "action": action, "version": version})
+        attachments.insert_rows(s, files)
+        repository.append_history(s, history)
     return Imported(encoding, len(plans), created, updated, unchanged, attached, out)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, insert, select, tuple_, update
+from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
@@ -116,7 +116,7 @@ def history_row(
 def append_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append history rows built by `history_row`."""
     if rows:
-        session.execute(insert(History), list(rows))
+        session.connection().execute(History.__table__.insert(), list(rows))  # type: ignore[attr-defined]  # Core executemany
 
 
 def record(
@@ -131,8 +131,12 @@ def record(
     comment: str = "",
     on_behalf_of: str = "",
 ) -> None:
-    """Append one history row: a transition, or a change that is not one (create, edit, attach, import, extend, waive)."""
-    session.execute(insert(History).values(**history_row(case_id, actor, now, trigger, source, dest, inputs, comment, on_behalf_of)))
+    """Append one history row: a transition, or a change that is not one (create, edit, attach, import, extend, waive).
+
+    A plain table insert with the values as parameters: one statement for every row, found in SQLAlchemy's
+    cache at once (an insert built with `.values(...)` per row cost ~1 ms each to build and compare)."""
+    row = history_row(case_id, actor, now, trigger, source, dest, inputs, comment, on_behalf_of)
+    session.connection().execute(History.__table__.insert(), row)  # type: ignore[attr-defined]
 
 
 def _jsonable(inputs: Mapping[str, Any] | None) -> dict[str, Any]:

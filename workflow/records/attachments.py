@@ -13,13 +13,13 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from workflow import access
@@ -255,20 +255,44 @@ def add(
     """Store the file (from `source`, if the caller opened and checked it) and record it as the `kind` of a case in
     `state` (whose owner is `owner`), with its history row (`extra` added to its inputs); the caller updates the
     case's version."""
+    row, history = stored(folder, actor, case_id, state, owner, kind, upload, now, comment, source, extra)
+    session.connection().execute(Attachment.__table__.insert(), row)  # type: ignore[attr-defined]  # one cached statement
+    repository.append_history(session, [history])
+
+
+def stored(
+    folder: Path,
+    actor: Actor,
+    case_id: int,
+    state: str,
+    owner: str | None,
+    kind: str,
+    upload: Upload,
+    now: datetime,
+    comment: str = "",
+    source: BinaryIO | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Store the file as `add` does and return its attachment row and history row, for the caller to insert
+    (a case import inserts a chunk's rows with one executemany each)."""
     store(folder, upload, source=source)
-    session.execute(
-        insert(Attachment).values(
-            case_id=case_id,
-            kind=kind,
-            original_name=upload.name,
-            sha256=upload.sha256,
-            size=upload.size,
-            actor=actor.name,
-            created_at=clock.to_db(now),
-        )
-    )
+    row = {
+        "case_id": case_id,
+        "kind": kind,
+        "original_name": upload.name,
+        "sha256": upload.sha256,
+        "size": upload.size,
+        "actor": actor.name,
+        "created_at": clock.to_db(now),
+    }
     inputs = {"kind": kind, "name": upload.name, "sha256": upload.sha256, "size": upload.size, **(extra or {})}
-    repository.record(session, actor, case_id, "attach", state, state, inputs, now, comment, access.acting_for(actor, owner))
+    return row, repository.history_row(case_id, actor, now, "attach", state, state, inputs, comment, access.acting_for(actor, owner))
+
+
+def insert_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert attachment rows built by `stored` (one executemany)."""
+    if rows:
+        session.connection().execute(Attachment.__table__.insert(), list(rows))  # type: ignore[attr-defined]
 
 
 def attach(
@@ -319,7 +343,15 @@ def remove(ws: Workspace, case_id: int, kind: str, name: str | None = None) -> R
             session,
             [
                 repository.history_row(
-                    case_id, actor, ws.now, "detach", row.state, row.state, {"kind": kind, "name": f.name, "sha256": f.sha256, "size": f.size}, "", on_behalf_of
+                    case_id,
+                    actor,
+                    ws.now,
+                    "detach",
+                    row.state,
+                    row.state,
+                    {"kind": kind, "name": f.name, "sha256": f.sha256, "size": f.size},
+                    "",
+                    on_behalf_of,
                 )
                 for f in taken
             ],
@@ -362,9 +394,7 @@ def read(ws: Workspace, f: StoredFile) -> bytes:
 
 def _listed(session: Session, case_id: int) -> list[StoredFile]:
     rows = session.execute(select(Attachment).where(col(Attachment.case_id) == case_id).order_by(col(Attachment.id))).scalars()
-    return [
-        StoredFile(a.id or 0, a.kind, a.original_name, a.size, a.sha256, clock.from_db(a.created_at), a.actor) for a in rows
-    ]
+    return [StoredFile(a.id or 0, a.kind, a.original_name, a.size, a.sha256, clock.from_db(a.created_at), a.actor) for a in rows]
 
 
 def _take_off(session: Session, case_id: int, kind: str, ids: list[int] | None) -> list[StoredFile]:

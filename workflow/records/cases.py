@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
@@ -87,22 +87,33 @@ def insert_draft(
     session: Session, campaign_id: int, branch_id: int, state: str, due: datetime | None, now_db: datetime, values: Mapping[str, str]
 ) -> int:
     """Insert a new case at version 1 (title, theme and plan in `values`); returns its id."""
-    result = session.execute(
-        insert(Case).values(
-            campaign_id=campaign_id,
-            branch_id=branch_id,
-            state=state,
-            due_at=clock.to_db(due) if due else None,
-            version=1,
-            criteria="",
-            created_at=now_db,
-            updated_at=now_db,
-            **values,
-        )
-    )
+    row = {
+        "campaign_id": campaign_id,
+        "branch_id": branch_id,
+        "state": state,
+        "due_at": clock.to_db(due) if due else None,
+        "version": 1,
+        "criteria": "",
+        "created_at": now_db,
+        "updated_at": now_db,
+        **values,
+    }
+    result = session.connection().execute(Case.__table__.insert(), row)  # type: ignore[attr-defined]  # one cached statement
     pk = cast(CursorResult[Any], result).inserted_primary_key
     assert pk is not None
     return int(pk[0])
+
+
+def insert_drafts(
+    session: Session, campaign_id: int, state: str, due: datetime | None, now_db: datetime, rows: Sequence[tuple[int, Mapping[str, str]]]
+) -> list[int]:
+    """`insert_draft` for many (branch id, values) at once: one executemany; returns the ids in the order given."""
+    if not rows:
+        return []
+    t = Case.__table__  # type: ignore[attr-defined]
+    fixed = {"campaign_id": campaign_id, "state": state, "due_at": clock.to_db(due) if due else None, "version": 1, "criteria": ""}
+    params = [{**fixed, "branch_id": b, "created_at": now_db, "updated_at": now_db, **values} for b, values in rows]
+    return [int(i) for i in session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), params).scalars()]
 
 
 MULTILINE = frozenset(rules.PLAN_FIELDS)  # the long plan texts may hold tabs and line breaks; nothing else may
