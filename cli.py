@@ -750,7 +750,7 @@ def roster_import(opts: Options, path: str, encoding: str | None) -> None:
     """导入支部名单（.xlsx、.csv 或制表符分隔的 .txt；有错误则全部不导入）。
 
     \b
-    第一行是表头（上方的标题行、空行会被跳过）；前七列必须有，顺序不限：
+    第一行是表头（上方的标题行、说明行、空行会被跳过）；前七列必须有，顺序不限：
       分党委      必填  分党委（直属党总支）全称
       支部名称    必填  支部全称，全校唯一
       党员人数    必填  非负整数，如 25
@@ -1503,7 +1503,9 @@ def case_template(opts: Options, path: str) -> None:
 @campaign_option
 @pass_opts
 def case_import(opts: Options, path: str, encoding: str | None, year: int | None) -> None:
-    """导入申报汇总表（.csv 或 .xlsx）：新建草稿，或更新该支部本年度的草稿；有错误则全部不导入。
+    """导入申报汇总表（.xlsx、.csv 或制表符分隔的 .txt）：新建草稿，或更新该支部本年度的草稿；有错误则全部不导入。
+
+    表头上方的标题行会被跳过。空白模板：branchflow case template 申报汇总表.xlsx
 
     Example: branchflow --as 张老师 case import 申报汇总表.xlsx
     """

@@ -140,9 +140,12 @@ def test_without_expected_headers_the_first_row_is_the_header() -> None:
     assert tabular.parse(data, "x.csv", expected=["分党委"]).headers == ["分党委", "支部名称"]
 
 
-def test_a_row_of_several_values_above_the_header_is_not_taken_for_a_title() -> None:
-    data = "说明,请勿修改\n分党委,支部名称\n".encode()
-    assert tabular.parse(data, "x.csv", expected=["分党委"]).header_row == 1
+def test_a_note_row_above_the_header_is_skipped_too_but_only_within_the_first_rows() -> None:
+    data = "2024年名单\n填报单位：组织部,填报日期：2024-04-01\n分党委,支部名称\n甲,乙\n".encode()
+    table = tabular.parse(data, "x.csv", expected=["分党委"])
+    assert (table.header_row, table.rows) == (3, [(4, {"分党委": "甲", "支部名称": "乙"})])
+    deep = ("标题\n" * (tabular.TITLE_ROWS_MAX + 1) + "分党委,支部名称\n").encode()
+    assert tabular.parse(deep, "x.csv", expected=["分党委"]).header_row == 1  # too far down: the first row is the header
 
 
 # ---------------------------------------------------------------- tab-separated and UTF-16 text

@@ -1,7 +1,7 @@
 """Read a spreadsheet (.csv in UTF-8/BOM/GBK/GB18030, tab-separated or UTF-16 text, or .xlsx) as header-keyed rows.
 
-A title row above the header ("2024年各分党委支部名单", often merged across the columns) and blank rows are
-skipped when the caller says which headers it expects. Row numbers are the spreadsheet's own.
+A title row above the header ("2024年各分党委支部名单", often merged across the columns), note and blank rows
+are skipped when the caller says which headers it expects. Row numbers are the spreadsheet's own.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ XLSX_PART_MAX = 256 << 20
 XLSX_TOTAL_MAX = 512 << 20
 XLSX_RATIO_MAX = 200  # real sheets compress 5–50 times; a bomb, hundreds to thousands of times
 XLSX_MEMBERS_MAX = 10_000
-# How many title or blank rows may stand above the header.
+# How many title, note or blank rows may stand above the header.
 TITLE_ROWS_MAX = 5
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 # Encodings as people name them (Excel's save dialog, Notepad), by Python codec name.
@@ -198,17 +198,14 @@ def _delimiter(text: str) -> str:
 
 
 def _header_at(first: Sequence[Sequence[Any]], expected: Sequence[str] | None) -> int:
-    """Index of the header among the first rows: the first naming an expected header, past title and blank rows
-    (a row with at most one distinct value: a title, merged across the columns or not). Else the first row."""
+    """Index of the header among the first rows: the first naming an expected header, past the title, blank
+    and note rows above it ("2024年各分党委支部名单", merged or not; "填报单位：… 填报日期：…"). Else the first row."""
     if not expected:
         return 0
     wanted = set(expected)
     for i, cells in enumerate(first):
-        texts = {str(c).strip() for c in cells if c is not None and str(c).strip()}
-        if texts & wanted:
+        if {str(c).strip() for c in cells if c is not None} & wanted:
             return i
-        if len(texts) > 1:
-            break
     return 0
 
 
