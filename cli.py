@@ -1006,9 +1006,9 @@ def case_history(opts: Options, case_id: int, xlsx_path: str | None, csv_path: s
 
     ws = opts.workspace()
     rows = queries.history(ws, case_id)
-    if xlsx_path or csv_path:
-        write_exports(xlsx_path, csv_path, present.history_sheet(ws.spec, rows))
-    emit(opts, rows, lambda: table(rows, present.HISTORY_HEADERS))
+    sheet = present.history_sheet(ws.spec, rows)  # roles, operations, states and inputs in words
+    write_exports(xlsx_path, csv_path, sheet)
+    emit(opts, rows, lambda: table(sheet.rows, present.HISTORY_HEADERS))
 
 
 @cli.group()
@@ -1618,10 +1618,11 @@ def outbox_group(ctx: click.Context, status: str | None, case_id: int | None, xl
     opts = ctx.find_object(Options)
     assert opts is not None
     rows = outbox.listing(opts.workspace(), status, case_id)
-    write_exports(xlsx_path, csv_path, present.outbox_sheet(rows))
+    sheet = present.outbox_sheet(rows)  # the kind, status and channel in words
+    write_exports(xlsx_path, csv_path, sheet)
 
     def human() -> None:
-        table(rows, present.OUTBOX_HEADERS)
+        table(sheet.rows, present.OUTBOX_HEADERS)
         click.echo(f"共 {len(rows)} 条。")
 
     emit(opts, rows, human)

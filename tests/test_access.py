@@ -87,7 +87,7 @@ def test_committee_fires_only_triggers_that_list_its_role(bf: Bf) -> None:
     cid = ready_case(bf)
     engine.advance(bf.ws("wenfa"), cid, "submit", {"attest": "true"})
     wenfa = bf.ws("wenfa", "2024-05-10T09:00")
-    with pytest.raises(PermissionDenied, match="“初审通过”（pass_review）只能由党委组织部执行；用户 wenfa 的角色是 committee"):
+    with pytest.raises(PermissionDenied, match="“初审通过”（pass_review）只能由党委组织部执行；用户 wenfa 的角色是分党委（committee）"):
         engine.advance(wenfa, cid, "pass_review")
     assert [o.trigger for o in engine.options(wenfa, cid)] == ["withdraw"]
     assert [o.trigger for o in engine.options(bf.ws("zzb", "2024-05-10T09:00"), cid)] == ["return", "pass_review", "reject", "withdraw"]
@@ -98,7 +98,7 @@ def test_branch_user_acts_only_on_its_own_case_and_only_through_triggers_listing
     own, other = ready_case(bf, OWN), ready_case(bf, OTHER)
     zhibu = bf.ws("zhibu1")
     assert engine.options(zhibu, own) == []
-    with pytest.raises(PermissionDenied, match="“提交申报”（submit）只能由分党委（直属党总支）执行；用户 zhibu1 的角色是 branch"):
+    with pytest.raises(PermissionDenied, match="“提交申报”（submit）只能由分党委（直属党总支）执行；用户 zhibu1 的角色是党支部（branch）"):
         engine.advance(zhibu, own, "submit", {"attest": "true"})
     with pytest.raises(PermissionDenied, match="党支部用户不能新建申报"):
         cases.create(zhibu, OWN, "支部自建", "人才培养")
@@ -132,7 +132,7 @@ def test_reviewer_sees_nothing_of_a_case_not_assigned_to_them_and_cannot_act(bf:
     assert queries.status(expert)["cases"] == []
     with pytest.raises(PermissionDenied, match="权限不足：用户 expert 不能查看该申报"):
         engine.options(expert, cid)
-    with pytest.raises(PermissionDenied, match="“初审通过”（pass_review）只能由党委组织部执行；用户 expert 的角色是 reviewer"):
+    with pytest.raises(PermissionDenied, match="“初审通过”（pass_review）只能由党委组织部执行；用户 expert 的角色是评审专家（reviewer）"):
         engine.advance(expert, cid, "pass_review")
     with pytest.raises(PermissionDenied, match="权限不足：评审专家用户 expert 不能操作"):
         cases.create(expert, OTHER, "评审专家申报", "人才培养")

@@ -155,7 +155,7 @@ MISTAKES = [
         "wenfa",
         ["advance", "2", "pass_review"],
         1,
-        "权限不足：“初审通过”（pass_review）只能由党委组织部执行；用户 wenfa 的角色是 committee。",
+        "权限不足：“初审通过”（pass_review）只能由党委组织部执行；用户 wenfa 的角色是分党委（committee）。",
     ),
     (
         "committee on another committee's case",
@@ -187,7 +187,7 @@ MISTAKES = [
         "权限不足：党支部用户 zhibu1 不能操作该申报（不在其管辖范围内）。",
     ),
     ("branch user reading another branch", "zhibu1", ["case", "history", "2"], 1, "用户 zhibu1 不能查看该申报"),
-    ("reviewer trying to advance", "expert", ["advance", "2", "pass_review"], 1, "只能由党委组织部执行；用户 expert 的角色是 reviewer。"),
+    ("reviewer trying to advance", "expert", ["advance", "2", "pass_review"], 1, "只能由党委组织部执行；用户 expert 的角色是评审专家（reviewer）。"),
     ("reviewer trying to edit", "expert", ["case", "set", "1", "title=评审改名"], 1, "权限不足：评审专家用户 expert 不能操作该申报"),
     (
         "stale --expect-version",

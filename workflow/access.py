@@ -32,6 +32,12 @@ ORG, COMMITTEE, BRANCH, REVIEWER = ROLES
 ROLE_LABELS = {"org": "党委组织部", "committee": "分党委", "branch": "党支部", "reviewer": "评审专家"}
 
 
+def role_named(role: str) -> str:
+    """A role as messages name it: its label with the id in brackets, `分党委（committee）`."""
+    label = ROLE_LABELS.get(role)
+    return f"{label}（{role}）" if label else role
+
+
 def is_committee(actor: Actor) -> bool:
     """A 分党委 user: its own committee's branches and cases."""
     return actor.role == COMMITTEE
@@ -53,7 +59,7 @@ def may_import_cases(actor: Actor) -> bool:
 def require_case_importer(actor: Actor) -> None:
     """Refuse unless the actor may import a 申报汇总表 (org, or a committee for its own branches)."""
     if not may_import_cases(actor):
-        raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是 {actor.role}。")
+        raise PermissionDenied(f"权限不足：只有党委组织部或分党委可以导入申报；用户 {actor.name} 的角色是{role_named(actor.role)}。")
 
 
 def needs_committee(role: str) -> bool:
@@ -168,13 +174,13 @@ def assigned_cases(actor: Actor) -> Any:
 def require_reviewer(actor: Actor, what: str) -> None:
     """Refuse unless the actor is a reviewer."""
     if not is_reviewer(actor):
-        raise PermissionDenied(f"权限不足：只有评审专家可以{what}；用户 {actor.name} 的角色是 {actor.role}。")
+        raise PermissionDenied(f"权限不足：只有评审专家可以{what}；用户 {actor.name} 的角色是{role_named(actor.role)}。")
 
 
 def require_panel(actor: Actor, what: str) -> None:
     """Refuse unless the actor may see the panel (reviewers' names and scores)."""
     if not sees_panel(actor):
-        raise PermissionDenied(f"权限不足：评审专家名单和评分只有党委组织部可以查看，不能{what}；用户 {actor.name} 的角色是 {actor.role}。")
+        raise PermissionDenied(f"权限不足：评审专家名单和评分只有党委组织部可以查看，不能{what}；用户 {actor.name} 的角色是{role_named(actor.role)}。")
 
 
 def require_scope(actor: Actor, committee_id: int, branch_id: int, what: str = "该申报") -> None:
@@ -193,7 +199,7 @@ def require_read(actor: Actor, committee_id: int, branch_id: int, assigned: bool
 def require_org(actor: Actor, what: str) -> None:
     """Refuse unless the actor is org."""
     if not is_org(actor):
-        raise PermissionDenied(f"权限不足：只有党委组织部可以{what}；用户 {actor.name} 的角色是 {actor.role}。")
+        raise PermissionDenied(f"权限不足：只有党委组织部可以{what}；用户 {actor.name} 的角色是{role_named(actor.role)}。")
 
 
 def may_fire(actor: Actor, transition: TransitionSpec) -> bool:
@@ -206,7 +212,7 @@ def require_trigger(actor: Actor, transition: TransitionSpec, spec: Spec) -> Non
     if not may_fire(actor, transition):
         allowed = "、".join(spec.roles.get(r, r) for r in transition.roles)
         raise PermissionDenied(
-            f"权限不足：“{transition.label}”（{transition.trigger}）只能由{allowed}执行；用户 {actor.name} 的角色是 {actor.role}。"
+            f"权限不足：“{transition.label}”（{transition.trigger}）只能由{allowed}执行；用户 {actor.name} 的角色是{role_named(actor.role)}。"
         )
 
 

@@ -39,6 +39,9 @@ RECORD_TRIGGERS = {
     "detach": "撤下附件",
     "extend": "延期",
     "waive": "登记规则例外",
+    "review_assign": "分配评审专家",
+    "review_unassign": "取消分配评审专家",
+    "review_score": "专家评分",
 }
 # The inputs those rows carry, besides the plan fields and the transitions' declared inputs.
 RECORD_INPUTS = {
@@ -53,6 +56,12 @@ RECORD_INPUTS = {
     "until": "新截止时间",
     "state": "阶段",
     "rule": "规则",
+    "reviewer": "评审专家",
+    "scores": "各项评分",
+    "total": "总分",
+    "panel": "专家组",
+    "reviews": "评审份数",
+    "override": "人工覆盖",
 }
 
 CASE_FIELDS = {
@@ -99,7 +108,7 @@ OUTBOX_HEADERS = {
     "id": "编号",
     "case": "申报",
     "state_label": "阶段",
-    "offset": "提醒",
+    "kind": "提醒",
     "due_at": "截止时间",
     "recipient": "收件人",
     "channel": "渠道",
@@ -148,15 +157,25 @@ def input_name(spec: Spec, trigger_name: str, name: str) -> str:
     for i in t.inputs if t else ():
         if i.name == name and i.label:
             return i.label
+    criterion = spec.rules.review.criterion(name)
+    if criterion is not None:
+        return criterion.label
+    if name == "score" and t is None:
+        return "专家组评分"  # inside the panel's note of an evaluation
     return rules.PLAN_FIELDS.get(name) or RECORD_INPUTS.get(name, name)
 
 
 def inputs(spec: Spec, trigger_name: str, values: Mapping[str, Any]) -> str:
-    """A history row's inputs as people write them: `预期成果=…；进度安排=…`."""
-    return "；".join(f"{input_name(spec, trigger_name, k)}={_value(trigger_name, k, v)}" for k, v in values.items())
+    """A history row's inputs as people write them: `预期成果=…；进度安排=…` (a reviewer's scores as
+    `聚焦主题 95、凝炼特色 92…`)."""
+    return "；".join(f"{input_name(spec, trigger_name, k)}={_value(trigger_name, k, v, spec)}" for k, v in values.items())
 
 
-def _value(trigger_name: str, key: str, value: Any) -> str:
+def _value(trigger_name: str, key: str, value: Any, spec: Spec | None = None) -> str:
+    if isinstance(value, dict) and spec is not None:
+        return "、".join(f"{input_name(spec, '', k)} {_value(trigger_name, k, v, spec)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
     if isinstance(value, bool):
         return "是" if value else "否"
     if key == "kind" and value in ATTACHMENT_KINDS:

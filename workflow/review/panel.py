@@ -59,7 +59,7 @@ def find_reviewer(session: Session, name: str) -> Reviewer:
     if user is None or user.id is None:
         raise NotFound(f"没有用户 {name!r}。", hint="请检查评审专家的用户名，或先添加这位评审专家。", field="reviewer", value=name)
     if not access.is_reviewer(Actor(user.id, user.name, user.role, user.committee_id, user.branch_id, user.email)):
-        raise UsageError(f"用户 {user.name} 的角色是 {user.role}，不是评审专家（reviewer）：只能分配评审专家。")
+        raise UsageError(f"用户 {user.name} 的角色是{access.role_named(user.role)}，不是评审专家（reviewer）：只能分配评审专家。")
     return Reviewer(user.id, user.name, user.committee_id, user.email)
 
 
