@@ -74,7 +74,9 @@ def _submitted(gen: Generated, n: int) -> list[int]:
     from workflow.db.store import Store
 
     with Store(gen.db.url).read() as s:
-        return [int(i) for i in s.execute(select(col(Case.id)).where(col(Case.state) == "submitted").order_by(col(Case.id)).limit(n)).scalars()]
+        return [
+            int(i) for i in s.execute(select(col(Case.id)).where(col(Case.state) == "submitted").order_by(col(Case.id)).limit(n)).scalars()
+        ]
 
 
 class Server:

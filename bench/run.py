@@ -27,6 +27,7 @@ from bench import (
     data,
     machine,
     measure_advance,
+    measure_case_import,
     measure_queries,
     measure_reminders,
     measure_roster,
@@ -51,11 +52,25 @@ class Sizes:
     spiff_overdue: int
     repeat: int
     web: int  # requests per web page measured
+    case_import: int  # rows of the 申报汇总表, each with two files
 
 
-FULL = Sizes(roster=100_000, advance=100_000, naive=3_000, spiff=2_000, cases=1_000_000, jobs=10_000, spiff_overdue=10_000, repeat=5, web=400)
-QUICK = Sizes(roster=2_000, advance=2_000, naive=100, spiff=50, cases=20_000, jobs=200, spiff_overdue=200, repeat=1, web=40)
-SECTIONS = ("startup", "roster", "advance", "queries", "reminders", "web")
+FULL = Sizes(
+    roster=100_000,
+    advance=100_000,
+    naive=3_000,
+    spiff=2_000,
+    cases=1_000_000,
+    jobs=10_000,
+    spiff_overdue=10_000,
+    repeat=5,
+    web=400,
+    case_import=20_000,
+)
+QUICK = Sizes(
+    roster=2_000, advance=2_000, naive=100, spiff=50, cases=20_000, jobs=200, spiff_overdue=200, repeat=1, web=40, case_import=200
+)
+SECTIONS = ("startup", "roster", "case_import", "advance", "queries", "reminders", "web")
 ANALYSIS = Path(__file__).with_name("ANALYSIS.md")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -73,6 +88,7 @@ def run(sizes: Sizes, kinds: list[str], only: set[str], workdir: Path, results: 
     labels = [backends.LABELS[k] for k in kinds]
     results.sizes = {
         "roster import": f"{sizes.roster:,} branches",
+        "case import": f"{sizes.case_import:,} rows, {2 * sizes.case_import:,} attachment files",
         "advance-many": f"{sizes.advance:,} cases (naive way on {sizes.naive:,}, SpiffWorkflow on {sizes.spiff:,}; rates compared)",
         "overdue, status, reminder sweep": f"{sizes.cases:,} cases",
         "APScheduler jobs": f"{sizes.jobs:,}",
@@ -90,6 +106,10 @@ def run(sizes: Sizes, kinds: list[str], only: set[str], workdir: Path, results: 
         for kind in kinds:
             log(f"roster import on {backends.LABELS[kind]}")
             measure_roster.measure(results, kind, workdir, csv_path, xlsx_path, sizes.roster)
+    if "case_import" in only:
+        for kind in kinds:
+            log(f"case import of {sizes.case_import:,} rows with {2 * sizes.case_import:,} files on {backends.LABELS[kind]}")
+            measure_case_import.measure(results, kind, workdir, sizes.case_import)
     if "advance" in only:
         for kind in kinds:
             db = backends.create(kind, workdir, "advance")
