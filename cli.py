@@ -448,6 +448,7 @@ LIMIT = Whole("--limit", low=1)
 CHUNK = Whole("--chunk-size", low=1)  # the library bounds it (bulk.CHUNK_MAX)
 
 campaign_option = click.option("--campaign", "year", type=YEAR, help="年度（默认：最近创建的年度）。")
+view_option = click.option("--campaign", "year", type=YEAR, help="只看该年度（默认：所有还有未结申报的年度，输出中注明是哪几年）。")
 ROLE_HELP = "角色：org（党委组织部）、committee（分党委）、branch（党支部）、reviewer（评审专家），id 或中文名均可。"
 
 
@@ -986,7 +987,7 @@ def case_show(opts: Options, case_id: int) -> None:
         for key, label in present.CASE_FIELDS.items():
             click.echo(f"{label}：{_cell(data.get(key), 10_000)}")
         for a in data["attachments"]:
-            click.echo(f"附件：{a['kind']} {a['name']}（{a['size']} 字节，sha256 {a['sha256'][:12]}…）")
+            click.echo(f"附件：{present.ATTACHMENT_KINDS.get(a['kind'], a['kind'])} {a['name']}（{a['size']} 字节，sha256 {a['sha256'][:12]}…）")
         for w in data["waivers"]:
             click.echo(f"例外：{w['rule']}（{w['actor']}，{_cell(w['at'])}）：{w['reason']}")
 
@@ -1261,7 +1262,7 @@ def waive(opts: Options, case_id: int, rule: str, reason: str) -> None:
 @click.option("--committee", help="只看该分党委。")
 @click.option("--state", help="只看该状态（状态 id 或中文名，如 draft 或 草稿）。")
 @click.option("--limit", type=LIMIT, help="最多列出多少个申报（按编号；数量统计仍是全部）。")
-@campaign_option
+@view_option
 @exports
 @pass_opts
 def status(
@@ -1297,7 +1298,7 @@ def status(
 @cli.command()
 @click.option("--committee", help="只看该分党委。")
 @click.option("--limit", type=LIMIT, help="最多列出多少个（逾期最久的在前）。")
-@campaign_option
+@view_option
 @exports
 @pass_opts
 def overdue(opts: Options, committee: str | None, limit: int | None, year: int | None, xlsx_path: str | None, csv_path: str | None) -> None:
@@ -1662,7 +1663,7 @@ def scheduler(opts: Options, config_path: str | None) -> int:
 @cli.command()
 @click.option("--ics", "ics_path", required=True, type=click.Path(dir_okay=False), help="写入的 iCalendar 文件，如 截止日期.ics。")
 @click.option("--committee", help="只含该分党委的申报。")
-@campaign_option
+@view_option
 @pass_opts
 def calendar(opts: Options, ics_path: str, committee: str | None, year: int | None) -> None:
     """把各阶段的截止日期（及截止日期不同的申报）导出为 .ics 文件，可导入 Outlook、钉钉日历。
