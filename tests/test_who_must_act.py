@@ -51,6 +51,10 @@ def test_overdue_and_status_show_who_can_move_the_case_beside_its_owner(bf: Bf) 
     assert (rows[draft]["owner"], rows[draft]["next_by"], rows[draft]["next_roles"]) == ("分党委（直属党总支）", "分党委（直属党总支）", ["committee"])
     assert rows[cid]["next_roles"] == ["org"] and set(rows[cid]) >= {"id", "owner", "state", "state_label", "due_at", "version"}
 
+    shown = bf.json("case", "show", str(cid), now=EARLY_OCTOBER)
+    assert (shown["owner"], shown["next_by"], shown["next_roles"]) == ("党支部", "党委组织部", ["org"])
+    assert "可推进方：党委组织部" in bf.ok("case", "show", str(cid)).stdout
+
     path = bf.tmp / "逾期.csv"
     bf.ok("overdue", "--csv", str(path), now=EARLY_OCTOBER)
     with path.open(encoding="utf-8-sig", newline="") as fh:

@@ -75,6 +75,7 @@ CASE_FIELDS = {
     **rules.PLAN_FIELDS,
     "state_label": "状态",
     "owner": "负责方",
+    "next_by": "可推进方",
     "due_at": "截止时间",
     "version": "版本",
     "score": "评审分",

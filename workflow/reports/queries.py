@@ -361,6 +361,8 @@ def show(ws: Workspace, case_id: int) -> dict[str, Any]:
         "state": row.state,
         "state_label": spec.label(row.state),
         "owner": spec.roles.get(owner, "") if owner else "",
+        "next_by": "、".join(spec.roles.get(r, r) for r in next_roles(spec, row.state)),
+        "next_roles": list(next_roles(spec, row.state)),
         "due_at": row.due_at,
         "version": case.version,
         "score": case.score if access.sees_score(actor) else None,
