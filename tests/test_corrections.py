@@ -42,6 +42,7 @@ def test_org_corrects_an_evaluation_while_the_case_is_still_evaluated_with_a_rea
     last = bf.json("case", "history", str(cid))[-1]
     assert (last["trigger"], last["source"], last["dest"], last["actor"]) == ("evaluate", "evaluated", "evaluated", "zzb")
     assert last["comment"].endswith("计分表第3项漏计") and "复核" in last["comment"]
+    assert "录入评审结果（更正）  已评审，待立项" in bf.ok("case", "history", str(cid)).stdout
 
     before = snapshot(bf)
     same = bf("advance", str(cid), "evaluate", "--data", "score=92", "--data", "reason=再看", "--comment", "再次确认", user="zzb")

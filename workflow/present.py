@@ -409,7 +409,7 @@ def history_sheet(spec: Spec, rows: Sequence[Mapping[str, Any]]) -> Sheet:
             **r,
             "role": role(spec, r["role"]) if r.get("role") else "",
             "on_behalf_of": role(spec, r["on_behalf_of"]) if r.get("on_behalf_of") else "",
-            "trigger": trigger(spec, r["trigger"]),
+            "trigger": trigger(spec, r["trigger"]) + ("（更正）" if _is_correction(spec, r) else ""),
             "source": state(spec, r["source"]),
             "dest": state(spec, r["dest"]),
             "inputs": inputs(spec, r["trigger"], r.get("inputs") or {}),
@@ -417,6 +417,11 @@ def history_sheet(spec: Spec, rows: Sequence[Mapping[str, Any]]) -> Sheet:
         for r in rows
     ]
     return Sheet("操作记录", HISTORY_EXPORT, out)
+
+
+def _is_correction(spec: Spec, row: Mapping[str, Any]) -> bool:
+    """A transition fired back into the state the case was in (org correcting an evaluation)."""
+    return row.get("trigger") in spec.by_trigger and bool(row.get("source")) and row.get("source") == row.get("dest")
 
 
 def outbox_sheet(rows: Sequence[Mapping[str, Any]]) -> Sheet:
