@@ -294,6 +294,9 @@ class Batch:
         review = settings.review
         reviews = self.reviews.get(row.id, [])
         totals = [t for t, _ in reviews]
+        # Without reviews the panel has no score and no means: skip the sorting and averaging (most cases).
+        panel_score = review.panel(totals) if reviews else None
+        panel_means = review.means([s for _, s in reviews], totals) if reviews else {}
         quota_used = 0
         if "quota" in self.wanted:
             quota_used = self.quota.get(quota_key, 0) + pending.quota.get(quota_key, 0) - self._counted(row, row.state)
@@ -320,8 +323,8 @@ class Batch:
             other_theme=settings.other_theme,
             reviews_in=len(reviews),
             reviews_needed=review.min_reviews if "panel" in self.wanted else 0,
-            panel_score=review.panel(totals),
-            panel_means=review.means([s for _, s in reviews], totals),
+            panel_score=panel_score,
+            panel_means=panel_means,
         )
 
     def moved(self, row: CaseRow, dest: str) -> None:
