@@ -1167,9 +1167,9 @@ def triggers(opts: Options, case_id: int) -> None:
         if not data:
             click.echo("（当前没有可执行的操作）")
         for d in data:
-            inputs = "，".join(f"{i['name']}{'（必填）' if i['required'] else ''}" for i in d["inputs"])
+            inputs = "，".join(f"{i['label'] or i['name']}（{i['name']}{'，必填' if i['required'] else ''}）" for i in d["inputs"])
             click.echo(
-                f"{d['trigger']}：{d['label']} → {d['dest_label']}"
+                f"{d['label']}（{d['trigger']}）→ {d['dest_label']}"
                 + (f"；输入：{inputs}" if inputs else "")
                 + ("" if d["allowed"] else "；目前不满足：")
             )

@@ -185,7 +185,7 @@ def test_r13_only_org_assigns_and_only_reviewers_are_assigned(bf: Bf) -> None:
     assert bf("review", "assign", "999", "--reviewer", "r1", user="zzb").exit_code == 3
     assert bf("review", "assign", str(cid), "--state", "preliminary_review", user="zzb").exit_code == 2
     wrong_state = bf("review", "assign", "--state", "submitted", "--reviewers", "r1", "--per-case", "1", user="zzb")
-    assert wrong_state.exit_code == 1 and "只能为处于 preliminary_review（初审通过，待评审）的申报分配评审专家，不能为“已申报，待初审”的申报分配。" in wrong_state.stderr
+    assert wrong_state.exit_code == 1 and "只能为处于“初审通过，待评审”（preliminary_review）的申报分配评审专家，不能为“已申报，待初审”的申报分配。" in wrong_state.stderr
     assert bf("review", "assign", "--state", "preliminary_review", "--reviewers", "r1", "--per-case", "2", user="zzb").exit_code == 2
     draft = ready_case(bf, "理学院第1学生党支部", user="zzb")
     refused = bf("review", "assign", str(draft), "--reviewer", "r1", user="zzb")

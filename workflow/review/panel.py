@@ -130,7 +130,7 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
     spec = ws.spec
     state = spec.state(state).id
     if state not in review_states(spec):
-        where = "、".join(f" {s}（{spec.label(s)}）" for s in review_states(spec))
+        where = "、".join(f"“{spec.label(s)}”（{s}）" for s in review_states(spec))
         raise Refused(f"只能为处于{where}的申报分配评审专家，不能为“{spec.label(state)}”的申报分配。")
     panel = list(dict.fromkeys(normal_name(n) for n in names if normal_name(n)))
     if not panel:
