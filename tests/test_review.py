@@ -418,3 +418,61 @@ def test_r13_a_reviewer_who_scores_before_the_reminder_is_sent_is_not_reminded(b
     assert "r1@example.edu.cn" not in {r.recipient for r in report.results}
     (row,) = [r for r in outbox_mod.listing(bf.ws("zzb"), "cancelled") if r["recipient"] == "r1@example.edu.cn"]
     assert "评审专家已评分" in row["last_error"]
+
+
+# ---- what the web's 评审 pages read from the library ----------------------------------------------------
+
+
+def test_r13_a_reviewer_lists_their_own_scores_and_comment_to_change_them_and_no_one_elses(bf: Bf) -> None:
+    (cid,) = with_panel(bf, "建筑学院第1学生党支部")
+    bf.ok("review", "assign", str(cid), "--reviewer", "r1", "--reviewer", "r2", user="zzb")
+    score(bf, cid, "r2", 88)
+    (mine,) = review.listing(bf.ws("r1"))
+    assert (mine["title"], mine["submitted"], mine["scores"], mine["comment"]) == ("建筑学院第1学生党支部特色创建", False, {}, "")
+    (theirs,) = review.listing(bf.ws("r2"))
+    assert theirs["scores"] == dict.fromkeys(CRITERIA, 88.0) and theirs["comment"] == "r2的意见"
+    assert {r["reviewer"]: r["total"] for r in review.listing(bf.ws("zzb"))} == {"r1": None, "r2": 88.0}
+
+
+def test_r13_the_score_form_is_the_declared_criteria_with_their_range() -> None:
+    settings = spec.parse(spec.packaged_text()).rules.review
+    fields = review.criteria_fields(settings)
+    assert [(f["id"], f["label"], f["weight"]) for f in fields] == [(c.id, c.label, c.weight) for c in settings.criteria]
+    assert {(f["min"], f["max"]) for f in fields} == {(0, 100)}
+    with pytest.raises(UsageError, match="超出范围 0–100"):
+        review.parse_scores(settings, {**dict.fromkeys(CRITERIA, 90), "focus": 100.5})
+
+
+def test_r13_a_missing_criterion_is_named_without_command_line_words_and_the_cli_adds_them(bf: Bf) -> None:
+    settings = spec.parse(spec.packaged_text()).rules.review
+    with pytest.raises(UsageError) as caught:
+        review.parse_scores(settings, dict.fromkeys(CRITERIA[:5], 90))
+    err = caught.value
+    assert err.text == "每项评审指标都须评分，缺少：promotion（推广经验）、long_term（放眼长远）。请为缺少的评审指标打分。"
+    assert (err.field, err.value) == ("scores", ["promotion", "long_term"])
+    import cli
+
+    assert cli.say(err) == "每项评审指标都须评分，缺少：promotion（推广经验）、long_term（放眼长远）。请加 --score promotion=… --score long_term=…。"
+
+
+def test_r13_only_org_lists_the_reviewers_who_may_be_assigned(bf: Bf) -> None:
+    with_panel(bf)
+    bf.ok("user", "disable", "r4", user="zzb")
+    listed = review.reviewers(bf.ws("zzb"))
+    assert [(r["name"], r["committee"]) for r in listed] == [("expert", ""), ("r1", ""), ("r2", ""), ("r3", ""), ("r5", WENFA)]
+    for who in ("r1", "wenfa"):
+        with pytest.raises(PermissionDenied):
+            review.reviewers(bf.ws(who))
+
+
+def test_r13_a_reviewer_reads_the_files_of_an_assigned_case_but_fires_nothing(bf: Bf) -> None:
+    from workflow import attachments
+
+    mine, other = with_panel(bf, "建筑学院第1学生党支部", "理学院第1学生党支部")
+    bf.ok("review", "assign", str(mine), "--reviewer", "r1", user="zzb")
+    assert {f.kind for f in attachments.files(bf.ws("r1"), mine)} == {"form", "stamped_scan"}
+    assert bf("case", "files", str(mine), user="r1").exit_code == 0
+    assert engine.options(bf.ws("r1"), mine) == []
+    for read in (attachments.files, engine.options):
+        with pytest.raises(PermissionDenied):
+            read(bf.ws("r1"), other)

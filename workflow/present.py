@@ -440,6 +440,28 @@ def outbox_sheet(rows: Sequence[Mapping[str, Any]]) -> Sheet:
     return Sheet("提醒发件箱", OUTBOX_EXPORT, out)
 
 
+def r2_standing(branch: Mapping[str, Any]) -> str:
+    """R2 for one branch of `queries.committee_overview`, in words: the rule's own reason when it blocks."""
+    if branch["r2"]:
+        return str(branch["r2"])
+    if not branch["took_part_last_year"]:
+        return "上年度未参与：可以参加"
+    if branch["model_in_cycle"]:
+        return "上年度已参与；样板支部在培育周期内，不受 R2 限制"
+    return "上年度已参与；已登记 R2 例外，可以参加" if branch["r2_waived"] else "上年度已参与"
+
+
+def r4_standing(branch: Mapping[str, Any]) -> str:
+    """R4 for one branch of `queries.committee_overview`, in words: the rule's own reason when it blocks."""
+    if branch["r4"]:
+        return str(branch["r4"])
+    if not branch["model_branch"]:
+        return "非样板支部"
+    if branch["model_in_cycle"]:
+        return f"样板支部（培育周期 {branch['cycle']}）：本周期尚未参与，可参与一次，不占推荐名额"
+    return f"样板支部：本年度不在培育周期（{branch['cycle'] or '未填'}）内"
+
+
 def __getattr__(name: str) -> Any:
     """REMINDER_KINDS, the reminder kinds' labels, from the sender's module only when asked for (it loads the
     transports, which a read command never needs)."""

@@ -341,6 +341,16 @@ class Batch:
         if counted := self._counted(row, dest) - self._counted(row, source):
             pending.quota[(row.campaign_id, row.committee_id)] += counted
 
+    def committee_quota(self, campaign_id: int, committee_id: int) -> tuple[int, int]:
+        """R5 for a committee of the batch: (cases counted against its quota, how many it may recommend)."""
+        key = (campaign_id, committee_id)
+        used = self.quota.get(key, 0) + self.pending.quota.get(key, 0)
+        return used, self.spec.rules.quota.limit(self.branches.get(committee_id, 0))
+
+    def counts_against_quota(self, row: CaseRow) -> bool:
+        """R5: whether this case, in its current state, counts against its committee's quota."""
+        return bool(self._counted(row, row.state))
+
     def _counted(self, row: CaseRow, state: str) -> int:
         """R5: whether the case counts against its committee's quota when in `state`."""
         return int(state not in self.spec.rules.quota.not_counted and not in_cycle(row))

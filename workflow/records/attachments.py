@@ -365,7 +365,7 @@ def files(ws: Workspace, case_id: int) -> list[StoredFile]:
     with ws.store.read() as session:
         actor = ws.actor(session)
         row = repository.load_case(session, case_id)
-        access.require_read(actor, row.committee_id, row.branch_id)
+        access.require_read(actor, row.committee_id, row.branch_id, access.is_assigned(session, actor, case_id))
         return _listed(session, case_id)
 
 

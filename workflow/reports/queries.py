@@ -448,3 +448,96 @@ def attachment_file(ws: Workspace, case_id: int, attachment_id: int) -> dict[str
                 raise NotFound(f"附件 {attachment_id} 的文件不在附件目录中（{ws.store.files_dir}）：请检查 BRANCHFLOW_FILES。")
             return {**a, "path": path}
     raise NotFound(f"申报 {case_id} 没有附件 {attachment_id}。")
+
+
+def committee_overview(ws: Workspace, committee: str | None = None, year: int | None = None) -> dict[str, Any]:
+    """分党委 page: one committee's branches from the roster, each with its case of the campaign (if any) and where it
+    stands on R2 and R4 by the rules' own facts, and the committee's R5 quota used and allowed.
+
+    A committee sees only its own (naming another is not found, so names don't leak); org any, by default the first
+    by name. Each branch's `r2`/`r4` is the rule's refusal reason, or None when the rule lets it take part.
+    """
+    from workflow.lifecycle import facts as facts_mod  # on first use, as `_load_case`
+    from workflow.spec.rules import CONDITIONS
+
+    spec = ws.spec
+    with ws.store.read() as s:
+        actor = ws.actor(s)
+        access.require_committee_overview(actor)
+        own, _branch = access.roster_scope(actor)
+        if committee:
+            wanted = access.committee_id(s, committee)
+            if own is not None and wanted != own:
+                raise NotFound(f"没有名为“{committee}”的分党委。", hint="请检查分党委名称（见支部名单）。", field="committee", value=committee)
+        elif own is not None:
+            wanted = own
+        else:
+            first = s.execute(select(col(Committee.id)).order_by(col(Committee.name)).limit(1)).scalar_one_or_none()
+            if first is None:
+                raise NotFound("还没有任何分党委。", hint="请先导入支部名单。")
+            wanted = int(first)
+        name = s.execute(select(col(Committee.name)).where(col(Committee.id) == wanted)).scalar_one()
+        campaign = ws.campaign(s, year)
+        assert campaign.id is not None
+        roster = s.execute(select(Branch).where(col(Branch.committee_id) == wanted).order_by(col(Branch.id))).scalars().all()
+        found = access.visible_cases(facts_mod.case_query().where(col(Case.campaign_id) == campaign.id), actor, wanted)
+        titles: dict[int, str] = {}
+        by_branch: dict[int, Any] = {}
+        for r in s.execute(found.add_columns(col(Case.title)).order_by(col(Case.id))).all():
+            row = facts_mod.to_case_row(r[:-1])
+            titles[row.id] = r[-1]
+            current = by_branch.get(row.branch_id)
+            # The branch's live case (R3: at most one) stands for it; otherwise its latest.
+            if current is None or (current.state in spec.rules.not_live) >= (row.state in spec.rules.not_live):
+                by_branch[row.branch_id] = row
+        rows = []
+        for b in roster:
+            assert b.id is not None
+            case = by_branch.get(b.id)
+            # A branch without a case is judged as the draft it would start (id 0: no waiver).
+            rows.append(
+                case
+                or facts_mod.CaseRow(
+                    0, campaign.id, campaign.year, b.id, b.name, wanted, name, spec.initial.id, None, 0, "", "", {},
+                    None, b.model_branch, b.cycle_start, b.cycle_end, b.took_part_year,
+                )
+            )  # fmt: skip
+        batch = facts_mod.Batch(s, spec, rows, conditions=["r2_no_repeat", "r4_model_cycle", "r5_quota"])
+        used, allowed = batch.committee_quota(campaign.id, wanted)
+        branches = []
+        for b, row in zip(roster, rows, strict=True):
+            f = batch.facts(row, ws.now, {})
+            r2, r4 = CONDITIONS["r2_no_repeat"](f), CONDITIONS["r4_model_cycle"](f)
+            branches.append(
+                {
+                    "id": b.id,
+                    "name": b.name,
+                    "members": b.members,
+                    "model_branch": b.model_branch,
+                    "cycle": f"{b.cycle_start}-{b.cycle_end}" if b.cycle_start else "",
+                    "case": None
+                    if row.id == 0
+                    else {
+                        "id": row.id,
+                        "title": titles[row.id],
+                        "state": row.state,
+                        "state_label": spec.label(row.state),
+                        "counted": batch.counts_against_quota(row),
+                    },
+                    "took_part_last_year": f.took_part_last_year,
+                    "model_in_cycle": f.model_in_cycle,
+                    "model_participations_in_cycle": f.model_participations_in_cycle,
+                    "r2_waived": "R2" in f.waived,
+                    "r2": r2.reason if r2 else None,
+                    "r4": r4.reason if r4 else None,
+                }
+            )
+    return {
+        "committee": name,
+        "campaign": campaign.year,
+        "branch_count": len(roster),
+        "quota_used": used,
+        "quota_limit": allowed,
+        "with_case": sum(1 for b in branches if b["case"]),
+        "branches": branches,
+    }

@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 from workflow import access
 from workflow.access import Actor
 from workflow.dates import clock
-from workflow.db.models import Case, Review, User
+from workflow.db.models import Case, Committee, Review, User
 from workflow.db.values import normal_name
 from workflow.errors import NotFound, Refused, UsageError
 from workflow.lifecycle import panel as panel_hook
@@ -205,3 +205,16 @@ def unassign(ws: Workspace, case_id: int, name: str) -> dict[str, Any]:
         repository.record(s, actor, row.id, "review_unassign", row.state, row.state, {"reviewer": reviewer.name}, ws.now)
         remaining = _names(s, row.id)
     return {"id": row.id, "branch": row.branch, "reviewer": reviewer.name, "reviewers": remaining}
+
+
+def reviewers(ws: Workspace) -> list[dict[str, Any]]:
+    """The reviewer users who may be assigned (org): name, committee (conflicts of interest), e-mail; disabled ones left out."""
+    with ws.store.read() as s:
+        access.require_org(ws.actor(s), "查看评审专家名单")
+        committees = dict(s.execute(select(col(Committee.id), col(Committee.name))).all())
+        users = s.execute(select(User).where(col(User.disabled_at).is_(None)).order_by(col(User.id))).scalars().all()
+        return [
+            {"name": u.name, "committee": committees.get(u.committee_id, "") if u.committee_id else "", "email": u.email}
+            for u in users
+            if u.id is not None and access.is_reviewer(Actor(u.id, u.name, u.role, u.committee_id, u.branch_id, u.email))
+        ]

@@ -22,8 +22,10 @@ from workflow.lifecycle import repository
 from workflow.lifecycle.repository import load_case
 from workflow.review.panel import find_reviewer, require_in_review
 from workflow.spec import ReviewSettings
+from workflow.spec.review import SCORE_MAX, SCORE_MIN
 from workflow.workspace import Workspace
 
+MISSING_HINT = "请为缺少的评审指标打分。"
 LIST_HEADERS = {
     "id": "编号",
     "branch": "支部",
@@ -34,6 +36,11 @@ LIST_HEADERS = {
     "total": "总分",
     "submitted_at": "评分时间",
 }
+
+
+def criteria_fields(settings: ReviewSettings) -> list[dict[str, Any]]:
+    """The score form's fields, as `rules.review` declares them: id, Chinese label, weight, and the range each is scored in."""
+    return [{"id": c.id, "label": c.label, "weight": c.weight, "min": SCORE_MIN, "max": SCORE_MAX} for c in settings.criteria]
 
 
 def parse_scores(settings: ReviewSettings, raw: Mapping[str, Any]) -> dict[str, float]:
@@ -50,15 +57,15 @@ def parse_scores(settings: ReviewSettings, raw: Mapping[str, Any]) -> dict[str, 
             number = float(str(value).strip())
         except ValueError:
             raise UsageError(
-                f"评审指标 {criterion.label} 的分数 {value!r} 不是数字：请写成 0 到 100 之间的数，如 --score {criterion.id}=90。"
+                f"评审指标 {criterion.label} 的分数 {value!r} 不是数字：请写成 {SCORE_MIN} 到 {SCORE_MAX} 之间的数。", field=criterion.id, value=value
             ) from None
-        if not 0 <= number <= 100:
-            raise UsageError(f"评审指标 {criterion.label} 的分数 {value} 超出范围 0–100。")
+        if not SCORE_MIN <= number <= SCORE_MAX:
+            raise UsageError(f"评审指标 {criterion.label} 的分数 {value} 超出范围 {SCORE_MIN}–{SCORE_MAX}。")
         out[criterion.id] = number
     missing = [c for c in settings.criteria if c.id not in out]
     if missing:
         need = "、".join(f"{c.id}（{c.label}）" for c in missing)
-        raise UsageError(f"每项评审指标都须评分，缺少：{need}。请加 " + " ".join(f"--score {c.id}=…" for c in missing) + "。")
+        raise UsageError(f"每项评审指标都须评分，缺少：{need}。", hint=MISSING_HINT, field="scores", value=[c.id for c in missing])
     return {c.id: out[c.id] for c in settings.criteria}
 
 
@@ -97,7 +104,7 @@ def score(ws: Workspace, case_id: int, raw: Mapping[str, Any], comment: str = ""
 
 
 def listing(ws: Workspace, reviewer: str | None = None, state: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
-    """Assignments: a reviewer sees only their own (with their own total); org sees every reviewer's."""
+    """Assignments: a reviewer sees only their own (with their own total, scores and comment); org sees every reviewer's."""
     spec = ws.spec
     if state:
         state = spec.state(state).id
@@ -112,6 +119,9 @@ def listing(ws: Workspace, reviewer: str | None = None, state: str | None = None
                 col(User.name),
                 col(Review.total),
                 col(Review.submitted_at),
+                col(Case.title),
+                col(Review.scores),
+                col(Review.comment),
             )
             .select_from(Review)
             .join(Case, col(Case.id) == col(Review.case_id))
@@ -142,6 +152,9 @@ def listing(ws: Workspace, reviewer: str | None = None, state: str | None = None
             "submitted": submitted is not None,
             "total": total,
             "submitted_at": clock.from_db(submitted) if submitted else None,
+            "title": title,
+            "scores": json.loads(scores) if scores and submitted else {},
+            "comment": (comment or "") if submitted else "",
         }
-        for cid, branch, committee, st, name, total, submitted in rows
+        for cid, branch, committee, st, name, total, submitted, title, scores, comment in rows
     ]

@@ -9,6 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 COMBINE = ("mean", "trimmed_mean")
 # trimmed_mean drops the highest and the lowest total once a case has at least this many reviews.
 TRIM_FROM = 5
+# Every criterion is scored within this range (a form's minimum and maximum; `review.parse_scores` checks it).
+SCORE_MIN, SCORE_MAX = 0, 100
 
 
 @dataclass(frozen=True)
