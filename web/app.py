@@ -82,11 +82,13 @@ def create_app(db_url: str | None = None, now: datetime | None = None, *, clock:
             raise exc
         return context.message_response(request, 500, f"内部错误，操作未完成：请把这条信息发给维护人员。{type(exc).__name__}", 70)
 
-    from web import admin_pages, api, auth_routes, pages
+    from web import admin_pages, api, auth_routes, committee_pages, pages, review_pages
 
     app.include_router(auth_routes.router)
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(review_pages.router)
+    app.include_router(committee_pages.router)
     app.include_router(api.router)
     return app
 

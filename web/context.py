@@ -118,6 +118,16 @@ class Me:
         """Whether the layout offers the 导入 page (org, committees)."""
         return access.may_import_cases(self.ws.current)
 
+    @property
+    def on_panel(self) -> bool:
+        """Whether the layout offers the 评审 pages (reviewers, org)."""
+        return access.works_on_panel(self.ws.current)
+
+    @property
+    def sees_committee(self) -> bool:
+        """Whether the layout offers the 分党委 page (committees, org)."""
+        return access.sees_committee_overview(self.ws.current)
+
 
 def identify(request: Request) -> Me | None:
     """The user behind the request's Bearer token or session cookie (None: nobody)."""

@@ -172,14 +172,6 @@ def require_committee_overview(actor: Actor) -> None:
         raise PermissionDenied(f"权限不足：分党委情况只有分党委和党委组织部可以查看；用户 {actor.name} 的角色是 {actor.role}。")
 
 
-AREAS = {"panel": works_on_panel, "committee": sees_committee_overview, "org": is_org}
-
-
-def areas(actor: Actor) -> frozenset[str]:
-    """The areas of the front ends this actor has (menus show only these; each action is still checked on its own)."""
-    return frozenset(name for name, allowed in AREAS.items() if allowed(actor))
-
-
 def is_assigned(session: Session, actor: Actor, case_id: int) -> bool:
     """Whether the case is assigned to this reviewer (False for anyone else)."""
     if not is_reviewer(actor):
