@@ -276,9 +276,3 @@ def listing(ws: Workspace) -> list[dict[str, object]]:
             for u in s.exec(select(User).order_by(col(User.id)))
             if u.id is not None and access.sees_user(actor, u.committee_id, u.branch_id, u.id)
         ]
-
-
-def areas(ws: Workspace) -> frozenset[str]:
-    """The front ends' areas the acting user has (`access.areas`: "panel", "committee", "org")."""
-    with ws.store.read() as s:
-        return access.areas(ws.actor(s))
