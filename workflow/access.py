@@ -169,7 +169,7 @@ def sees_committee_overview(actor: Actor) -> bool:
 def require_committee_overview(actor: Actor) -> None:
     """Refuse unless the actor may see a committee's page."""
     if not sees_committee_overview(actor):
-        raise PermissionDenied(f"权限不足：分党委情况只有分党委和党委组织部可以查看；用户 {actor.name} 的角色是 {actor.role}。")
+        raise PermissionDenied(f"权限不足：分党委情况只有分党委和党委组织部可以查看；用户 {actor.name} 的角色是{role_named(actor.role)}。")
 
 
 def is_assigned(session: Session, actor: Actor, case_id: int) -> bool:
