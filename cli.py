@@ -265,6 +265,7 @@ ADVICE: dict[str, str | Callable[[BranchflowError], str]] = {
     "请在 Excel 中另存为“CSV UTF-8”，或指定编码。": "{m}：请在 Excel 中另存为“CSV UTF-8”，或用 --encoding 指定。",
     "请在申报列表中查看申报编号。": "{m}：请用 branchflow status 查看申报编号。",
     "请检查分党委名称（见支部名单）。": "{m}：请检查名称（branch list 可查看）。",
+    "请给出申报编号，或指定阶段（二者选一）。": "请给出申报编号，或用 --state 指定阶段（二者选一）。",
     "请给出要修改的字段和新内容。": "请给出要修改的字段，例如 case set 3 expected_outcomes=形成一套工作机制。",
     "请同时填写这一输入。": lambda e: f"{e.message.removesuffix('。')}：请加 --data {e.field}=…。",
     "请填写这些输入。": lambda e: e.message
@@ -485,22 +486,15 @@ def init(opts: Options, states_path: str | None, year: int | None) -> None:
 
     Example: branchflow --now 2024-04-25 init --campaign 2024
     """
-    from workflow import Store, campaigns, spec
+    from workflow import Store, campaigns, present, spec
 
     loaded = spec.load_file(states_path) if states_path else None
     now = opts.now
     done = campaigns.init(Store(opts.db), loaded, now.year if year is None else year, now, opts.user)
-    campaign = done.campaign
-    applied = {(a.year, a.state): a for a in done.applied}
-    lines = [_change_line(c, applied) for c in done.changes]
-    data: dict[str, Any] = {"campaign": campaign.year, "label": campaign.label, "created": done.created}
-    if loaded is not None:  # what --states changed (a plain init keeps the spec in force: nothing to say)
-        data["states"] = done.source
-        data["changes"] = lines
-        data["applied"] = [{"campaign": a.year, "state": a.state, "until": a.until, "cases": a.cases} for a in done.applied]
+    lines = present.change_lines(done)
 
     def human() -> None:
-        click.echo(f"{'已创建' if done.created else '已存在'}：{campaign.label}（{campaign.year}）。管理员用户：admin")
+        click.echo(f"{'已创建' if done.created else '已存在'}：{done.campaign.label}（{done.campaign.year}）。管理员用户：admin")
         if loaded is not None and not done.compared:
             click.echo(f"已载入状态配置 {done.source}。")
         elif loaded is not None:
@@ -508,12 +502,7 @@ def init(opts: Options, states_path: str | None, year: int | None) -> None:
         for line in lines:
             click.echo(f"  {line}")
 
-    emit(opts, data, human)
-
-
-def _change_line(change: Any, applied: Mapping[tuple[int, str], Any]) -> str:
-    done = applied.get((change.year, change.state)) if change.is_date else None
-    return change.text if done is None else f"{change.text}（已作用于该年度，{len(done.cases)} 个申报随之调整）"
+    emit(opts, present.initialized(done, loaded is not None), human)
 
 
 @cli.command("check-states")
@@ -524,16 +513,11 @@ def check_states(opts: Options, path: str) -> None:
 
     Example: branchflow check-states states.yaml --db branchflow.db
     """
-    from workflow import Store, campaigns, spec
+    from workflow import Store, campaigns, present, spec
 
     s = spec.load_file(path)
-    data: dict[str, Any] = {"ok": True, "states": len(s.states), "transitions": len(s.transitions), "campaigns": sorted(s.calendars)}
-    found = campaigns.preview(Store(opts.db), s) if opts.db else None
-    if found is not None:
-        if found.stranded:
-            raise campaigns.stranded_refusal(found.stranded)
-        dated = {(c.year, c.state) for c in found.dates_to_apply}
-        data["changes"] = [c.text + ("（init 时将作用于该年度的申报）" if (c.year, c.state) in dated else "") for c in found.changes]
+    found = campaigns.check(Store(opts.db) if opts.db else None, s)
+    data = present.checked(s, found)
 
     def human() -> None:
         click.echo(f"{path} 有效：{len(s.states)} 个状态，{len(s.transitions)} 个操作，年度 {', '.join(map(str, sorted(s.calendars)))}。")
@@ -880,14 +864,12 @@ def case_attach(opts: Options, case_id: int, path: str, kind: str, replace: bool
 
     Example: branchflow case attach 3 申报表.docx --kind form
     """
-    from dataclasses import asdict
-
     from workflow import attachments, present
 
-    data = asdict(attachments.attach(opts.workspace(), case_id, kind, path=path, replace=replace))
+    done = attachments.attach(opts.workspace(), case_id, kind, path=path, replace=replace)
     verb = "已替换为" if replace else "已上传"
-    kind_label = f"{present.ATTACHMENT_KINDS[data['kind']]}，{data['kind']}"
-    emit(opts, data, lambda: click.echo(f"{verb} {data['name']}（{kind_label}，{data['size']} 字节）到申报 {case_id}。"))
+    kind_label = f"{present.ATTACHMENT_KINDS[done.kind]}，{done.kind}"
+    emit(opts, present.attached(done), lambda: click.echo(f"{verb} {done.name}（{kind_label}，{done.size} 字节）到申报 {case_id}。"))
 
 
 @case.command("detach")
@@ -1221,24 +1203,21 @@ def extend(opts: Options, case_id: int | None, state: str | None, until: str, re
 
     Example: branchflow extend 3 --until 2024-05-10 --reason 盖章流程延误
     """
-    from workflow import UsageError, clock, deadlines
+    from workflow import deadlines, present
 
-    if (case_id is None) == (state is None):
-        raise UsageError("请给出申报编号，或用 --state 指定阶段（二者选一）。")
     ws = opts.workspace()
-    deadline = clock.parse_deadline(until)
-    if case_id is not None:
-        data = deadlines.extend_case(ws, case_id, deadline, reason)
-        emit(opts, data, lambda: click.echo(f"申报 {case_id} 的截止时间已从 {_cell(data['from'])} 延至 {_cell(data['until'])}。"))
+    done = deadlines.extend(ws, case_id, state, until, reason, year)
+    if isinstance(done, deadlines.Extended):
+        data = present.extended(done)
+        emit(opts, data, lambda: click.echo(f"申报 {done.case} 的截止时间已从 {_cell(done.before)} 延至 {_cell(done.until)}。"))
     else:
-        assert state is not None
-        data = deadlines.extend_state(ws, state, deadline, reason, year)
-        moved: list[int] = data["cases"]  # type: ignore[assignment]
+        data = present.state_extended(done)
         emit(
             opts,
             data,
             lambda: click.echo(
-                f"{data['campaign']} 年“{ws.spec.label(str(data['state']))}”阶段截止时间已从 {_cell(data['from'])} 调整为 {_cell(data['until'])}，涉及 {len(moved)} 个申报。"
+                f"{done.campaign} 年“{ws.spec.label(done.state)}”阶段截止时间已从 {_cell(done.before)} 调整为 {_cell(done.until)}，"
+                f"涉及 {len(done.cases)} 个申报。"
             ),
         )
 
@@ -1253,10 +1232,10 @@ def waive(opts: Options, case_id: int, rule: str, reason: str) -> None:
 
     Example: branchflow waive 5 --rule R2 --reason 学校党委同意继续参与
     """
-    from workflow import deadlines
+    from workflow import deadlines, present
 
-    data = deadlines.waive(opts.workspace(), case_id, rule, reason)
-    emit(opts, data, lambda: click.echo(f"已为申报 {case_id} 登记 {data['rule']} 例外。"))
+    done = deadlines.waive(opts.workspace(), case_id, rule, reason)
+    emit(opts, present.waived(done), lambda: click.echo(f"已为申报 {done.case} 登记 {done.rule} 例外。"))
 
 
 @cli.command()
@@ -1448,40 +1427,30 @@ def advance_many(
 
 
 class _Outcomes:
-    """advance-many's output, one case at a time; the part shared by a group of cases (source, destination,
-    due date) is rendered once, since a run may print a hundred thousand of them."""
+    """advance-many's output, one case at a time, from present.Outcomes; a done case's JSON is written from the
+    shared part's text, kept once per group of cases (a run may print a hundred thousand of them)."""
 
     def __init__(self, trigger: str, spec: Any, dry_run: bool) -> None:
-        self.trigger, self.spec, self.dry_run = trigger, spec, dry_run
-        self._json: dict[tuple[str, str, datetime | None], str] = {}
-        self._text: dict[tuple[str, str, datetime | None], str] = {}
+        from workflow import present
+
+        self.present = present.Outcomes(spec, trigger, dry_run)
+        self._json: dict[int, str] = {}
 
     def json(self, o: Any) -> str:
-        """A JSON object: id, ok, error (null when done), and what was done or why not."""
+        """A JSON object: id, ok, error (null when done), and what was done or why not (present.Outcomes.item)."""
         if o.error is not None:
-            item = {"id": o.id, "ok": False, "error": None, "dry_run": self.dry_run, **error_json(o.error)}
-            return json.dumps(item, ensure_ascii=False, default=_json_default)
-        key = (o.source, o.dest, o.due_at)
-        tail = self._json.get(key)
+            return json.dumps(self.present.refused(o, error_json(o.error)), ensure_ascii=False, default=_json_default)
+        shared = self.present.shared(o)
+        tail = self._json.get(id(shared))
         if tail is None:
-            done = {"dry_run": self.dry_run, "trigger": self.trigger, "source": o.source, "state": o.dest}
-            done.update(state_label=self.spec.label(o.dest), due_at=o.due_at)
-            tail = self._json[key] = json.dumps(done, ensure_ascii=False, default=_json_default)[1:]  # without its "{"
+            tail = self._json[id(shared)] = json.dumps(shared, ensure_ascii=False, default=_json_default)[1:]  # without its "{"
         return f'{{"id": {o.id:d}, "ok": true, "error": null, "version": {o.version:d}, {tail}'
 
     def lines(self, o: Any) -> list[str]:
         """For people: done (or would be), or the refusal with one line per reason."""
-        from workflow import clock
-
         if o.error is not None:
             return [f"申报 {o.id}：未执行。{say(o.error)}", *(f"    {reason(line)}" for line in o.error.details)]
-        key = (o.source, o.dest, o.due_at)
-        tail = self._text.get(key)
-        if tail is None:
-            due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
-            verb = "可以执行" if self.dry_run else "已完成"
-            tail = self._text[key] = f"{verb}，{self.spec.label(o.source)} → {self.spec.label(o.dest)}{due}。"
-        return [f"申报 {o.id}：{tail}"]
+        return [f"申报 {o.id}：{self.present.done_text(o)}"]
 
 
 @case.command("template")
@@ -1559,15 +1528,18 @@ def remind(opts: Options, dry_run: bool, digest: bool, verbose: bool, config_pat
         dry_run=dry_run,
         base_url=settings.base_url,
     )
-    rows = reminders.report_rows(report)
+    rows = present.sent(report)
 
     def human() -> None:
         if dry_run:
-            _preview_table(rows, verbose)
+            table(present.preview_cells(rows), present.PREVIEW_HEADERS)
+            if verbose:
+                for r in rows:
+                    click.echo(f"\n—— {r['channel']} → {r['recipient']}：{r['subject']}")
+                    click.echo(r["text"])
             click.echo(f"试运行（未写入、未发送）：将新排入 {len(report.queued)} 条提醒，发出 {len(rows)} 封消息。")
         else:
-            shown = [{**r, "cases": "、".join(map(str, r["cases"])), "status": present.SEND_STATUSES.get(r["status"], r["status"])} for r in rows]
-            table(shown, present.SEND_HEADERS)
+            table(present.sent_cells(rows), present.SEND_HEADERS)
             done = Counter(r["status"] for r in rows)
             click.echo(
                 f"新排入 {len(report.queued)} 条提醒；发出 {done['sent']} 封，稍后重试 {done['retry']} 封，失败 {done['failed']} 封；"
@@ -1580,27 +1552,6 @@ def remind(opts: Options, dry_run: bool, digest: bool, verbose: bool, config_pat
             click.echo(f"注意：发件箱中有 {n} 条 {channel} 渠道的提醒待发，本机未启用该渠道（BRANCHFLOW_CHANNELS）。", err=True)
 
     emit(opts, rows, human)
-
-
-def _preview_table(rows: Sequence[Mapping[str, Any]], verbose: bool) -> None:
-    """A dry run's messages: one line per case in each (kind, due date), the subject; with --verbose the text."""
-    lines = [
-        {
-            "channel": r["channel"],
-            "recipient": r["recipient"] if n == 0 else "",
-            "case": item["case"],
-            "kind": item["kind_label"],
-            "due_at": item["due_at"],
-            "subject": r["subject"] if n == 0 else "",
-        }
-        for r in rows
-        for n, item in enumerate(r["items"])
-    ]
-    table(lines, {"channel": "渠道", "recipient": "收件人", "case": "申报", "kind": "类型", "due_at": "截止", "subject": "主题"})
-    if verbose:
-        for r in rows:
-            click.echo(f"\n—— {r['channel']} → {r['recipient']}：{r['subject']}")
-            click.echo(r["text"])
 
 
 @cli.group("outbox", invoke_without_command=True)
@@ -1619,7 +1570,8 @@ def outbox_group(ctx: click.Context, status: str | None, case_id: int | None, xl
 
     opts = ctx.find_object(Options)
     assert opts is not None
-    rows = outbox.listing(opts.workspace(), status, case_id)
+    ws = opts.workspace()
+    rows = present.outbox_rows(ws.spec, outbox.listing(ws, status, case_id))
     sheet = present.outbox_sheet(rows)  # the kind, status and channel in words
     write_exports(xlsx_path, csv_path, sheet)
 
@@ -1638,10 +1590,11 @@ def outbox_retry(opts: Options, outbox_id: int) -> None:
 
     Example: branchflow outbox retry 12
     """
-    from workflow import outbox
+    from workflow import outbox, present
 
-    row = outbox.retry(opts.workspace(), outbox_id)
-    emit(opts, row, lambda: click.echo(f"提醒 {outbox_id} 已放回待发，将在下次扫描（remind 或 scheduler）时发送给 {row['recipient']}。"))
+    ws = opts.workspace()
+    row = outbox.retry(ws, outbox_id)
+    emit(opts, present.outbox_row(ws.spec, row), lambda: click.echo(f"提醒 {row.id} 已放回待发，将在下次扫描（remind 或 scheduler）时发送给 {row.recipient}。"))
 
 
 @cli.command()

@@ -3,11 +3,15 @@ each changed case gets its next version through the repository's one versioned u
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import Bf, at
 from helpers import snapshot, spec_parsed_once  # noqa: F401  (autouse: parse states.yaml once)
 
-from workflow.errors import Conflict
+import cli
+from workflow import present
+from workflow.errors import Conflict, UsageError
 from workflow.lifecycle import repository
 from workflow.records import deadlines
 
@@ -43,3 +47,46 @@ def test_a_batch_update_refuses_if_any_case_moved_on_and_writes_nothing(bf: Bf) 
     with ws.store.write() as s:
         repository.update_cases(s, {ids[0]: 1, ids[1]: 2}, ws.now, title="改名")
     assert [bf.json("case", "show", str(cid))["version"] for cid in ids] == [2, 3]
+
+
+def as_printed(doc: object) -> object:
+    """A present dict as `--json` prints it (times in ISO form)."""
+    return json.loads(json.dumps(doc, default=cli._json_default))
+
+
+def test_extending_one_case_returns_what_was_done_and_the_cli_prints_its_present_dict(bf: Bf) -> None:
+    [cid, other] = drafts(bf, 2)
+    done = deadlines.extend(bf.ws("zzb"), cid, None, "2024-05-20", "盖章流程延误")  # the text a user types
+    assert done == deadlines.Extended(cid, "draft", at("2024-05-06T23:59:59"), at("2024-05-20T23:59:59"))
+    assert present.extended(done) == {"case": cid, "state": "draft", "from": done.before, "until": done.until}
+    printed = bf.json("extend", str(other), "--until", "2024-05-20", "--reason", "盖章流程延误", user="zzb")
+    assert printed == as_printed({**present.extended(done), "case": other})
+
+
+def test_extending_a_state_returns_the_calendar_change_and_the_cases_moved(bf: Bf) -> None:
+    ids = drafts(bf, 2)
+    done = deadlines.extend(bf.ws("zzb"), None, "draft", at("2024-05-20T23:59:59"), "统一延期")
+    assert done == deadlines.StateExtended(2024, "draft", at("2024-05-06T23:59:59"), at("2024-05-20T23:59:59"), ids)
+    printed = bf.json("extend", "--state", "draft", "--until", "2024-05-21", "--reason", "再延", user="zzb")
+    assert set(printed) == set(present.state_extended(done)) == {"campaign", "state", "from", "until", "cases"}
+    assert (printed["from"], printed["cases"]) == (as_printed(present.state_extended(done))["until"], ids)  # type: ignore[index]
+
+
+def test_extend_needs_exactly_one_of_a_case_and_a_state_and_says_so_without_a_flag(bf: Bf) -> None:
+    [cid] = drafts(bf, 1)
+    before = snapshot(bf)
+    for case_id, state in ((None, None), (cid, "draft")):
+        with pytest.raises(UsageError) as caught:
+            deadlines.extend(bf.ws("zzb"), case_id, state, "2024-05-20", "延期")
+        assert (caught.value.field, caught.value.hint) == ("state", "请给出申报编号，或指定阶段（二者选一）。")
+        assert "--" not in caught.value.text
+    assert snapshot(bf) == before
+
+
+def test_a_waiver_returns_what_was_recorded(bf: Bf) -> None:
+    [cid, other] = drafts(bf, 2)
+    done = deadlines.waive(bf.ws("zzb"), cid, " r2 ", "学校党委同意继续参与")
+    assert done == deadlines.Waived(cid, "R2", "学校党委同意继续参与")
+    assert present.waived(done) == {"case": cid, "rule": "R2", "reason": "学校党委同意继续参与"}
+    printed = bf.json("waive", str(other), "--rule", "R2", "--reason", "学校党委同意继续参与", user="zzb")
+    assert printed == {**present.waived(done), "case": other}

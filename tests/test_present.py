@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from openpyxl import load_workbook
 
 import cli
 from demo import sample
-from workflow import case_import, engine, export, ics, present, reminders, roster, workspace
+from workflow import Store, bulk, campaigns, case_import, engine, export, ics, outbox, present, reminders, roster, spec, workspace
 from workflow.errors import BranchflowError, ImportRowsError, NotFound, UsageError
 from workflow.reminders import channels, transports
 
@@ -210,3 +211,73 @@ def test_a_base_url_must_be_a_web_address() -> None:
     with pytest.raises(BranchflowError) as caught:
         channels.load({"BRANCHFLOW_BASE_URL": "bf.example.edu.cn"})
     assert caught.value.field == "base_url" and "环境变量 BRANCHFLOW_BASE_URL 应是 http(s) 地址" in caught.value.text
+
+
+def printed(doc: object) -> object:
+    """A present dict as `--json` prints it (times in ISO form)."""
+    return json.loads(json.dumps(doc, default=cli._json_default))
+
+
+def test_outbox_rows_are_typed_and_present_gives_what_outbox_json_prints(bf: Bf) -> None:
+    cid = ready_case(bf)
+    report = reminders.sweep(bf.ws("zzb", "2024-05-03T09:00"), {"console": transports.ConsoleChannel(io.StringIO())})
+    listed = outbox.listing(bf.ws("zzb", "2024-05-03T09:00"))
+    assert listed and all(isinstance(r, outbox.Listed) and r.case == cid and r.status == "sent" for r in listed)
+    rows = present.outbox_rows(bf.ws().spec, listed)
+    assert rows[0]["state_label"] == "草稿（申报材料准备）"
+    assert bf.json("outbox", user="zzb", now="2024-05-03T09:00") == printed(rows)
+    sent = present.sent(report)
+    assert [(m["recipient"], m["status"]) for m in sent] == [(r.recipient, "sent") for r in report.results]
+    assert present.sent_cells(sent)[0]["status"] == "已发送"
+
+
+def test_a_dry_run_previews_each_message_as_table_rows(bf: Bf) -> None:
+    cid = ready_case(bf)
+    report = reminders.sweep(bf.ws("zzb", "2024-05-03T09:00"), {"console": transports.ConsoleChannel(io.StringIO())}, dry_run=True)
+    sent = present.sent(report)
+    assert sent and all(m["status"] == "dry-run" and m["items"] and m["text"] for m in sent)
+    cells = present.preview_cells(sent)
+    assert {c["case"] for c in cells} == {cid} and set(cells[0]) == set(present.PREVIEW_HEADERS)
+    assert bf.json("remind", "--dry-run", user="zzb", now="2024-05-03T09:00") == printed(sent)
+
+
+def test_init_and_check_states_results_become_the_dicts_json_prints(bf: Bf) -> None:
+    new = spec.parse(spec.packaged_text().replace("2024-05-06", "2024-05-09"), "改期.yaml")
+    found = campaigns.check(Store(bf.url), new)
+    assert found is not None and found.dates_to_apply
+    checked = present.checked(new, found)
+    assert checked["ok"] is True and checked["changes"][0].endswith("（init 时将作用于该年度的申报）")
+    assert present.checked(new, None).keys() == {"ok", "states", "transitions", "campaigns"}
+    done = campaigns.init(Store(bf.url), new, 2024, bf.ws().now, "zzb")
+    doc = present.initialized(done, states_given=True)
+    assert (doc["campaign"], doc["created"], doc["states"]) == (2024, False, "改期.yaml")
+    assert doc["changes"] == present.change_lines(done) and doc["changes"][0].endswith("个申报随之调整）")
+    assert present.initialized(done, states_given=False).keys() == {"campaign", "label", "created"}
+
+
+def test_advance_many_outcomes_are_present_dicts_and_the_cli_prints_them(bf: Bf) -> None:
+    ok, other = ready_case(bf), ready_case(bf, "文法学院第2教工党支部")
+    run = bulk.advance_many(bf.ws("wenfa", "2024-04-30T10:00"), "submit", ids=[ok, other, 999], inputs={"attest": "true"}, dry_run=True)
+    found = [o for chunk in run for o in chunk]
+    outcomes = present.Outcomes(bf.ws().spec, "submit", dry_run=True)
+    done = outcomes.item(found[0])
+    assert done == {
+        "id": ok,
+        "ok": True,
+        "error": None,
+        "version": found[0].version,
+        "dry_run": True,
+        "trigger": "submit",
+        "source": "draft",
+        "state": "submitted",
+        "state_label": "已申报，待初审",
+        "due_at": found[0].due_at,
+    }
+    refused = outcomes.item(found[2])
+    assert (refused["id"], refused["ok"], refused["code"]) == (999, False, 3)
+    assert outcomes.done_text(found[0]).startswith("可以执行，草稿（申报材料准备） → 已申报，待初审")
+    # The CLI writes a done case's JSON faster, and the same object; a refusal in its own words.
+    lines = cli._Outcomes("submit", bf.ws().spec, True)
+    assert [json.loads(lines.json(o)) for o in found] == printed([outcomes.item(o, cli.error_json(o.error) if o.error else None) for o in found])
+    cli_doc = bf.json("advance-many", "submit", "--ids", f"{ok},{other},999", "--data", "attest=true", "--dry-run", user="wenfa", now="2024-04-30T10:00")
+    assert cli_doc == [json.loads(lines.json(o)) for o in found]

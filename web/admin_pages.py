@@ -155,7 +155,7 @@ def extend_case(
     """延期 one case (as `extend ID`)."""
     cid = values.parse_int(case_id, "申报编号", low=1)
     data = deadlines.extend_case(me.ws, cid, clock.parse_deadline(until, "新的截止日期"), reason)
-    return done("/extensions", f"申报 {cid} 的截止时间已从 {clock.show(data['from'])} 延至 {clock.show(data['until'])}。")  # type: ignore[arg-type]
+    return done("/extensions", f"申报 {cid} 的截止时间已从 {present.cell(data.before)} 延至 {clock.show(data.until)}。")
 
 
 @router.post("/extensions/state")
@@ -169,11 +169,10 @@ def extend_state(
 ) -> Response:
     """Move a whole state's due date (as `extend --state`): its cases move with it, unless extended later already."""
     data = deadlines.extend_state(me.ws, state, clock.parse_deadline(until, "新的截止日期"), reason, _year(year))
-    moved: list[int] = data["cases"]  # type: ignore[assignment]
-    label = me.ws.spec.label(str(data["state"]))
+    label = me.ws.spec.label(data.state)
     return done(
         "/extensions",
-        f"{data['campaign']} 年“{label}”阶段截止时间已从 {clock.show(data['from'])} 调整为 {clock.show(data['until'])}，涉及 {len(moved)} 个申报。",  # type: ignore[arg-type]
+        f"{data.campaign} 年“{label}”阶段截止时间已从 {clock.show(data.before)} 调整为 {clock.show(data.until)}，涉及 {len(data.cases)} 个申报。",
     )
 
 
@@ -188,7 +187,7 @@ def waive(
     """Register an exception to a waivable rule (R2) for one case (as `waive`)."""
     cid = values.parse_int(case_id, "申报编号", low=1)
     data = deadlines.waive(me.ws, cid, rule, reason)
-    return done("/extensions", f"已为申报 {cid} 登记 {data['rule']} 例外。")
+    return done("/extensions", f"已为申报 {cid} 登记 {data.rule} 例外。")
 
 
 # ---- 用户 -------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 from web.auth_routes import set_session_cookie
 from web.context import Me, client_address, csrf_checked, current_user, web_of
 from web.pages import download_headers, read_case, store_upload
-from workflow import UsageError, auth, bulk, cases, engine, queries, users
+from workflow import UsageError, auth, bulk, cases, engine, present, queries, users
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -193,24 +193,6 @@ def advance_many(me: Annotated[Me, Depends(csrf_checked)], body: Annotated[dict[
         comment=str(body.get("comment", "")),
         dry_run=dry_run,
     )
-    out: list[dict[str, Any]] = []
-    for chunk in run:
-        for o in chunk:
-            if o.error is not None:
-                out.append({"id": o.id, "ok": False, "error": None, "dry_run": dry_run, **o.error.as_json()})
-            else:
-                out.append(
-                    {
-                        "id": o.id,
-                        "ok": True,
-                        "error": None,
-                        "version": o.version,
-                        "dry_run": dry_run,
-                        "trigger": trigger,
-                        "source": o.source,
-                        "state": o.dest,
-                        "state_label": me.ws.spec.label(o.dest),
-                        "due_at": o.due_at,
-                    }
-                )
+    outcomes = present.Outcomes(me.ws.spec, trigger, dry_run)
+    out = [outcomes.item(o) for chunk in run for o in chunk]
     return answer(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -357,7 +356,7 @@ async def store_upload(me: Me, case_id: int, file: UploadFile, kind: str) -> dic
     content = await file.read(attachments.max_upload_bytes() + 1)
     done = attachments.attach(me.ws, case_id, kind, content=content, name=name)
     found = [a for a in queries.attachments(me.ws, case_id) if a["sha256"] == done.sha256 and a["kind"] == kind]
-    return found[-1] if found else asdict(done)
+    return found[-1] if found else present.attached(done)
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
@@ -385,8 +384,8 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int 
     failed: list[dict[str, Any]] = []
     if access.is_org(me.ws.current):  # the outbox is org's (the library refuses anyone else)
         for row in outbox.listing(ws):
-            reminders[row["status"]] = reminders.get(row["status"], 0) + 1
-        failed = outbox.listing(ws, "failed")
+            reminders[row.status] = reminders.get(row.status, 0) + 1
+        failed = present.outbox_rows(ws.spec, outbox.listing(ws, "failed"))
     return render(
         request,
         "board.html",

@@ -20,7 +20,13 @@ from workflow.spec import Spec, rules
 if TYPE_CHECKING:  # annotations only: a read command that renders a listing loads none of these
     from workflow.db.schema import Upgrade
     from workflow.intake import case_import, roster
+    from workflow.lifecycle.bulk import Outcome
     from workflow.lifecycle.engine import Fired, Option
+    from workflow.records.attachments import Attached
+    from workflow.records.campaigns import Comparison, Initialized
+    from workflow.records.deadlines import Extended, StateExtended, Waived
+    from workflow.reminders.outbox import Listed
+    from workflow.reminders.sweep import SweepReport
     from workflow.reports.ics import Calendar
 
 # ---------------------------------------------------------------- labels
@@ -284,6 +290,56 @@ def options(found: Sequence[Option]) -> list[dict[str, Any]]:
     ]
 
 
+class Outcomes:
+    """`advance-many`'s outcomes, one case at a time, as `--json` and the API give them, and as a line for people.
+
+    The part a group of cases shares (source, destination, due date) is built once: a run may report a
+    hundred thousand cases."""
+
+    def __init__(self, spec: Spec, trigger: str, dry_run: bool) -> None:
+        self.spec, self.trigger, self.dry_run = spec, trigger, dry_run
+        self._shared: dict[tuple[str, str, datetime | None], dict[str, Any]] = {}
+        self._text: dict[tuple[str, str, datetime | None], str] = {}
+
+    def shared(self, o: Outcome) -> dict[str, Any]:
+        """What a done case shares with the others that went the same way: dry run, trigger, source, state, its label, due date."""
+        key = (o.source, o.dest, o.due_at)
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = {
+                "dry_run": self.dry_run,
+                "trigger": self.trigger,
+                "source": o.source,
+                "state": o.dest,
+                "state_label": self.spec.label(o.dest),
+                "due_at": o.due_at,
+            }
+        return found
+
+    def done(self, o: Outcome) -> dict[str, Any]:
+        """A case done (or, in a dry run, that would be): its id, new version and where it went."""
+        return {"id": o.id, "ok": True, "error": None, "version": o.version, **self.shared(o)}
+
+    def refused(self, o: Outcome, error: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A case refused: its id and the error document (`error`, as the front end words it; else the library's)."""
+        assert o.error is not None
+        return {"id": o.id, "ok": False, "error": None, "dry_run": self.dry_run, **(o.error.as_json() if error is None else error)}
+
+    def item(self, o: Outcome, error: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """`done` or `refused`, whichever the case is."""
+        return self.done(o) if o.error is None else self.refused(o, error)
+
+    def done_text(self, o: Outcome) -> str:
+        """A done case for people, after its number: 已完成（or 可以执行），from → to（截止 …）。"""
+        key = (o.source, o.dest, o.due_at)
+        found = self._text.get(key)
+        if found is None:
+            due = f"（截止 {clock.show(o.due_at)}）" if o.due_at else ""
+            verb = "可以执行" if self.dry_run else "已完成"
+            found = self._text[key] = f"{verb}，{self.spec.label(o.source)} → {self.spec.label(o.dest)}{due}。"
+        return found
+
+
 def upgraded(done: Upgrade) -> dict[str, Any]:
     """`db upgrade`: the schema revision before and after."""
     return {"before": done.before, "after": done.after, "adopted": done.adopted}
@@ -297,6 +353,125 @@ def copied(counts: Mapping[str, int]) -> dict[str, Any]:
 def copied_rows(counts: Mapping[str, int]) -> list[dict[str, Any]]:
     """`db copy` as table rows."""
     return [{"table": name, "rows": n} for name, n in counts.items()]
+
+
+def change_lines(done: Initialized) -> list[str]:
+    """`init --states`: each change from the spec in force, a date change saying how many cases moved with it."""
+    applied: dict[tuple[int | None, str | None], Any] = {(a.year, a.state): a for a in done.applied}
+    lines = []
+    for c in done.changes:
+        moved = applied.get((c.year, c.state)) if c.is_date else None
+        lines.append(c.text if moved is None else f"{c.text}（已作用于该年度，{len(moved.cases)} 个申报随之调整）")
+    return lines
+
+
+def initialized(done: Initialized, states_given: bool) -> dict[str, Any]:
+    """`init`: the campaign, and with `--states` the spec loaded, its changes and the dates applied."""
+    data: dict[str, Any] = {"campaign": done.campaign.year, "label": done.campaign.label, "created": done.created}
+    if states_given:  # a plain init keeps the spec in force: nothing to say about it
+        data["states"] = done.source
+        data["changes"] = change_lines(done)
+        data["applied"] = [{"campaign": a.year, "state": a.state, "until": a.until, "cases": a.cases} for a in done.applied]
+    return data
+
+
+def checked(new: Spec, found: Comparison | None) -> dict[str, Any]:
+    """`check-states`: the spec is valid (its size and years); with a database, what init would change."""
+    data: dict[str, Any] = {"ok": True, "states": len(new.states), "transitions": len(new.transitions), "campaigns": sorted(new.calendars)}
+    if found is not None:
+        dated = {(c.year, c.state) for c in found.dates_to_apply}
+        data["changes"] = [c.text + ("（init 时将作用于该年度的申报）" if (c.year, c.state) in dated else "") for c in found.changes]
+    return data
+
+
+def extended(e: Extended) -> dict[str, Any]:
+    """`extend ID`: the case's due date before and now."""
+    return {"case": e.case, "state": e.state, "from": e.before, "until": e.until}
+
+
+def state_extended(e: StateExtended) -> dict[str, Any]:
+    """`extend --state`: the state's date in the campaign's calendar before and now, and the cases moved with it."""
+    return {"campaign": e.campaign, "state": e.state, "from": e.before, "until": e.until, "cases": list(e.cases)}
+
+
+def waived(w: Waived) -> dict[str, Any]:
+    """`waive`: the rule excepted for the case, and why."""
+    return {"case": w.case, "rule": w.rule, "reason": w.reason}
+
+
+def attached(a: Attached) -> dict[str, Any]:
+    """`case attach`: the file stored (its original name, hash and size) for the case."""
+    return {"case": a.case, "kind": a.kind, "name": a.name, "sha256": a.sha256, "size": a.size}
+
+
+def outbox_row(spec: Spec, r: Listed) -> dict[str, Any]:
+    """One reminder of the outbox (`outbox`, `outbox retry`), with its state's label."""
+    return {
+        "id": r.id,
+        "case": r.case,
+        "state": r.state,
+        "state_label": spec.label(r.state),
+        "offset": r.offset,
+        "kind": r.kind,
+        "due_at": r.due_at,
+        "recipient": r.recipient,
+        "recipient_name": r.recipient_name,
+        "channel": r.channel,
+        "status": r.status,
+        "attempts": r.attempts,
+        "last_error": r.last_error,
+        "next_try_at": r.next_try_at,
+        "sent_at": r.sent_at,
+    }
+
+
+def outbox_rows(spec: Spec, rows: Sequence[Listed]) -> list[dict[str, Any]]:
+    """The outbox listing."""
+    return [outbox_row(spec, r) for r in rows]
+
+
+def sent(report: SweepReport) -> list[dict[str, Any]]:
+    """`remind`: one object per message; a dry run adds each message's entries (case, kind, due date) and its text."""
+    rows = [
+        {
+            "channel": r.channel,
+            "recipient": r.recipient,
+            "cases": list(r.cases),
+            "outbox": list(r.outbox_ids),
+            "status": r.status,
+            "subject": r.subject,
+            "error": r.error,
+        }
+        for r in report.results
+    ]
+    for row, preview in zip(rows, report.previews, strict=False):
+        row["items"] = [{"case": i.case_id, "kind": i.kind, "kind_label": i.kind_label, "due_at": i.due_at} for i in preview.items]
+        row["text"] = preview.text
+    return rows
+
+
+def sent_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`remind`'s messages as table rows: the cases as 1、2、3, the status by its label (SEND_HEADERS)."""
+    return [{**r, "cases": "、".join(map(str, r["cases"])), "status": SEND_STATUSES.get(r["status"], r["status"])} for r in rows]
+
+
+PREVIEW_HEADERS = {"channel": "渠道", "recipient": "收件人", "case": "申报", "kind": "类型", "due_at": "截止", "subject": "主题"}
+
+
+def preview_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A dry run's messages as table rows (PREVIEW_HEADERS): one per case in each, the recipient and subject once."""
+    return [
+        {
+            "channel": r["channel"],
+            "recipient": r["recipient"] if n == 0 else "",
+            "case": item["case"],
+            "kind": item["kind_label"],
+            "due_at": item["due_at"],
+            "subject": r["subject"] if n == 0 else "",
+        }
+        for r in rows
+        for n, item in enumerate(r["items"])
+    ]
 
 
 def calendar(c: Calendar, file: str) -> dict[str, Any]:

@@ -100,6 +100,15 @@ def preview(store: Store, new: spec_mod.Spec) -> Comparison | None:
         return compare_in(s, old, new)
 
 
+def check(store: Store | None, new: spec_mod.Spec) -> Comparison | None:
+    """`check-states FILE [--db]`: with a database, what `init --states FILE` would change (None without one, or
+    when it has no spec yet); a spec that would strand live cases is refused, as init would refuse it."""
+    found = preview(store, new) if store is not None else None
+    if found is not None and found.stranded:
+        raise stranded_refusal(found.stranded)
+    return found
+
+
 def init(store: Store, new: spec_mod.Spec | None, year: int, now: datetime, user: str = ADMIN) -> Initialized:
     """Create the schema (idempotent), put `new` in force, create `year`'s campaign and the admin user.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -22,6 +23,36 @@ from workflow.lifecycle.repository import load_case
 from workflow.workspace import Workspace
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Extended:
+    """What `extend_case` did: the case, the state it is in, its due date before (None: it had none) and now."""
+
+    case: int
+    state: str
+    before: datetime | None
+    until: datetime
+
+
+@dataclass(frozen=True)
+class StateExtended:
+    """What `extend_state` did: a state's due date in a campaign's calendar before and now, and the cases moved with it."""
+
+    campaign: int
+    state: str
+    before: datetime
+    until: datetime
+    cases: list[int]
+
+
+@dataclass(frozen=True)
+class Waived:
+    """What `waive` recorded: the case, the rule excepted and why."""
+
+    case: int
+    rule: str
+    reason: str
 
 
 def _need_reason(reason: str) -> None:
@@ -47,13 +78,27 @@ def _once_more_on_serialization_failure(action: Callable[[], T]) -> T:
     return action()
 
 
-def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> dict[str, object]:
+def extend(
+    ws: Workspace, case_id: int | None, state: str | None, until: datetime | str, reason: str, year: int | None = None
+) -> Extended | StateExtended:
+    """Extend one case (`case_id`) or a whole state of a campaign (`state`): exactly one of them. `until` may be
+    the text a user typed (a bare day is the end of that day)."""
+    if (case_id is None) == (state is None):
+        raise UsageError("延期须指明一个申报或一个阶段。", hint="请给出申报编号，或指定阶段（二者选一）。", field="state")
+    deadline = clock.parse_deadline(until) if isinstance(until, str) else until
+    if case_id is not None:
+        return extend_case(ws, case_id, deadline, reason)
+    assert state is not None
+    return extend_state(ws, state, deadline, reason, year)
+
+
+def extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> Extended:
     """Give one case a new due date in its current state."""
     _need_reason(reason)
     return _once_more_on_serialization_failure(lambda: _extend_case(ws, case_id, until, reason))
 
 
-def _extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> dict[str, object]:
+def _extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> Extended:
     with ws.store.write() as s:
         actor = ws.actor(s)
         access.require_org(actor, "延期")
@@ -70,10 +115,10 @@ def _extend_case(ws: Workspace, case_id: int, until: datetime, reason: str) -> d
         repository.record(
             s, actor, case_id, "extend", row.state, row.state, {"from": clock.iso(old), "until": clock.iso(until)}, ws.now, reason
         )
-        return {"case": case_id, "state": row.state, "from": old, "until": until}
+        return Extended(case_id, row.state, old, until)
 
 
-def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: int | None = None) -> dict[str, object]:
+def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: int | None = None) -> StateExtended:
     """Move a state's due date in the campaign's calendar, and every case in that state with it.
 
     A case whose own due date was already later (an individual extension) keeps it.
@@ -93,13 +138,7 @@ def extend_state(ws: Workspace, state: str, until: datetime, reason: str, year: 
             raise UsageError(
                 f"{campaign.year} 年“{spec_state.label}”阶段的截止时间未变（已是 {clock.show(until)}），也没有申报需要调整。", field="until"
             )
-        return {
-            "campaign": campaign.year,
-            "state": spec_state.id,
-            "from": stored,
-            "until": until,
-            "cases": moved,
-        }
+        return StateExtended(campaign.year, spec_state.id, stored, until, moved)
 
 
 def move_state_due(
@@ -139,7 +178,7 @@ def move_state_due(
     return stored, moved
 
 
-def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, object]:
+def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> Waived:
     """Record org's exception to a waivable rule (R2) for one case."""
     _need_reason(reason)
     rule = rule.strip().upper()
@@ -149,7 +188,7 @@ def waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obje
     return _once_more_on_serialization_failure(lambda: _waive(ws, case_id, rule, reason))
 
 
-def _waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, object]:
+def _waive(ws: Workspace, case_id: int, rule: str, reason: str) -> Waived:
     with ws.store.write() as s:
         actor = ws.actor(s)
         access.require_org(actor, "登记规则例外")
@@ -163,7 +202,7 @@ def _waive(ws: Workspace, case_id: int, rule: str, reason: str) -> dict[str, obj
         s.add(Waiver(case_id=case_id, rule=rule, reason=reason, actor=actor.name, at=clock.to_db(ws.now)))
         repository.update_case(s, case_id, row.version, ws.now)
         repository.record(s, actor, case_id, "waive", row.state, row.state, {"rule": rule}, ws.now, reason)
-        return {"case": case_id, "rule": rule, "reason": reason}
+        return Waived(case_id, rule, reason)
 
 
 REGISTER_TRIGGERS = ("extend", "waive")

@@ -615,7 +615,28 @@ def deliver(
 # ---------------------------------------------------------------- the `outbox` command
 
 
-def listing(ws: Workspace, status: str | None = None, case_id: int | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Listed:
+    """One outbox row as staff see it: the reminder (case, state, offset, kind, due date), to whom and by which
+    channel, and how sending went (status, tries, the next try while pending, when sent, the last error)."""
+
+    id: int
+    case: int
+    state: str
+    offset: str
+    kind: str
+    due_at: datetime
+    recipient: str
+    recipient_name: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str
+    next_try_at: datetime | None
+    sent_at: datetime | None
+
+
+def listing(ws: Workspace, status: str | None = None, case_id: int | None = None) -> list[Listed]:
     """Outbox rows, newest first, optionally of one status or one case (org only)."""
     with ws.store.read() as s:
         access.require_org(ws.actor(s), "查看提醒发件箱")
@@ -625,30 +646,30 @@ def listing(ws: Workspace, status: str | None = None, case_id: int | None = None
         if case_id is not None:
             q = q.where(col(Outbox.case_id) == values.check_int(case_id, "申报编号", low=1))
         rows = s.execute(q.order_by(col(Outbox.id).desc())).scalars().all()
-    return [_row(ws.spec, r) for r in rows]
+    return [_listed(r) for r in rows]
 
 
-def _row(spec: Spec, r: Outbox) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "case": r.case_id,
-        "state": r.state,
-        "state_label": spec.label(r.state),
-        "offset": r.offset,
-        "kind": r.kind,
-        "due_at": clock.from_db(r.due_at),
-        "recipient": r.recipient,
-        "recipient_name": r.recipient_name,
-        "channel": r.channel,
-        "status": r.status,
-        "attempts": r.attempts,
-        "last_error": r.last_error,
-        "next_try_at": clock.from_db(r.next_try_at) if r.status == "pending" else None,
-        "sent_at": clock.from_db(r.sent_at) if r.sent_at else None,
-    }
+def _listed(r: Outbox) -> Listed:
+    assert r.id is not None
+    return Listed(
+        id=r.id,
+        case=r.case_id,
+        state=r.state,
+        offset=r.offset,
+        kind=r.kind,
+        due_at=clock.from_db(r.due_at),
+        recipient=r.recipient,
+        recipient_name=r.recipient_name,
+        channel=r.channel,
+        status=r.status,
+        attempts=r.attempts,
+        last_error=r.last_error,
+        next_try_at=clock.from_db(r.next_try_at) if r.status == "pending" else None,
+        sent_at=clock.from_db(r.sent_at) if r.sent_at else None,
+    )
 
 
-def retry(ws: Workspace, outbox_id: int) -> dict[str, Any]:
+def retry(ws: Workspace, outbox_id: int) -> Listed:
     """Put a failed row back to pending, due at once, with a fresh count of tries (org only)."""
     with ws.store.write() as s:
         access.require_org(ws.actor(s), "重试提醒")
@@ -666,4 +687,4 @@ def retry(ws: Workspace, outbox_id: int) -> dict[str, Any]:
         row.lease_until = None
         s.add(row)
         s.flush()
-        return _row(ws.spec, row)
+        return _listed(row)

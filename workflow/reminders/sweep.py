@@ -399,24 +399,3 @@ def _preview(
                 )
             )
     return results, previews
-
-
-def report_rows(report: SweepReport) -> list[dict[str, Any]]:
-    """One object per message (for `remind --json` and the table); a dry run adds each message's entries
-    (case, kind, due date) and its whole text."""
-    rows = [
-        {
-            "channel": r.channel,
-            "recipient": r.recipient,
-            "cases": list(r.cases),
-            "outbox": list(r.outbox_ids),
-            "status": r.status,
-            "subject": r.subject,
-            "error": r.error,
-        }
-        for r in report.results
-    ]
-    for row, preview in zip(rows, report.previews, strict=False):
-        row["items"] = [{"case": i.case_id, "kind": i.kind, "kind_label": i.kind_label, "due_at": i.due_at} for i in preview.items]
-        row["text"] = preview.text
-    return rows
