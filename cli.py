@@ -254,6 +254,8 @@ ADVICE: dict[str, str | Callable[[BranchflowError], str]] = {
     "请列出评审专家（用逗号分隔）。": "请用 --reviewers 列出评审专家，如 --reviewers 专家甲,专家乙,专家丙。",
     "请检查评审专家的用户名，或先添加这位评审专家。": "{m}：请检查评审专家的用户名，或先用 user add {v} --role reviewer 添加。",
     "请查看分配给这位评审专家的申报。": "{m}：请用 review list --reviewer {v} 查看。",
+    "请改正每个申报的评审专家人数。": "{m}：请改正 --per-case。",
+    "请在评审任务中查看分配给您的申报。": "{m}（review list 可查看）。",
     "请为缺少的评审指标打分。": lambda e: e.message + "请加 " + " ".join(f"--score {c}=…" for c in e.value or []) + "。",
     "请不填分党委和支部。": "{m}：请去掉 --committee / --branch。",
     "请写明原因。": "请用 --reason 写明原因（会记入审计记录）。",

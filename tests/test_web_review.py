@@ -313,3 +313,14 @@ def test_org_picks_any_committee_and_sees_the_first_by_default(app: Any, db: Bf)
     assert "<h1>外国语学院分党委</h1>" in page and 'href="/cases/2"' in page and "草稿（申报材料准备）" in page
     assert "已用 0 / 可推荐" in page and "R2 不重复参与" in page
     assert c.get("/committee", params={"committee": "没有这个分党委"}).status_code == 404
+
+
+def test_a_wrong_spread_is_refused_in_chinese_without_command_line_words_and_changes_nothing(app: Any, db: Bf) -> None:
+    c, token = login(app, "zzb")
+    before = snapshot(db)
+    for per_case, message in (("9", "每个申报的评审专家人数应在 1 到专家组人数 5 之间，实际是 9。"), ("三", "请填写每个申报的评审专家人数（一个整数）。")):
+        r = c.post("/review/spread", data={"csrf": token, "state": "preliminary_review", "reviewer": list(PANEL), "per_case": per_case})
+        shown = html.unescape(r.text.split('role="alert">')[1].split("</p>")[0])
+        assert r.status_code == 400 and message in shown and "--" not in shown
+    assert snapshot(db) == before
+    assert "请改正 --per-case" in db("review", "assign", "--state", "preliminary_review", "--reviewers", "r1,r2", "--per-case", "3", user="zzb").output

@@ -27,6 +27,7 @@ from workflow.lifecycle.repository import load_case
 from workflow.spec import Spec
 from workflow.workspace import Workspace
 
+PER_CASE_HINT = "请改正每个申报的评审专家人数。"
 LOCK = "review"  # assignments are made one command at a time (PostgreSQL: an advisory lock)
 
 
@@ -136,7 +137,9 @@ def spread(ws: Workspace, state: str, names: Sequence[str], per_case: int, year:
     if not panel:
         raise UsageError("没有列出评审专家。", hint="请列出评审专家（用逗号分隔）。", field="reviewers")
     if not 1 <= per_case <= len(panel):
-        raise UsageError(f"--per-case 应在 1 到评审专家人数 {len(panel)} 之间，实际是 {per_case}。")
+        raise UsageError(
+            f"每个申报的评审专家人数应在 1 到专家组人数 {len(panel)} 之间，实际是 {per_case}。", hint=PER_CASE_HINT, field="per_case", value=per_case
+        )
     with ws.store.write() as s:
         actor = ws.actor(s)
         access.require_org(actor, "分配评审专家")

@@ -26,6 +26,7 @@ from workflow.spec.review import SCORE_MAX, SCORE_MIN
 from workflow.workspace import Workspace
 
 MISSING_HINT = "请为缺少的评审指标打分。"
+NOT_ASSIGNED_HINT = "请在评审任务中查看分配给您的申报。"
 LIST_HEADERS = {
     "id": "编号",
     "branch": "支部",
@@ -79,7 +80,7 @@ def score(ws: Workspace, case_id: int, raw: Mapping[str, Any], comment: str = ""
         row = load_case(s, case_id)
         mine = s.execute(select(Review).where(col(Review.case_id) == row.id, col(Review.reviewer_id) == actor.id)).scalars().first()
         if mine is None or mine.id is None:
-            raise Refused(f"申报 {row.id} 没有分配给评审专家 {actor.name}：只能为分配给您的申报评分（review list 可查看）。", rules=["R13"])
+            raise Refused(f"申报 {row.id} 没有分配给评审专家 {actor.name}：只能为分配给您的申报评分。", hint=NOT_ASSIGNED_HINT, rules=["R13"])
         require_in_review(spec, row, "评分（申报已评审，评分不能再修改）")
         scores = parse_scores(settings, raw)
         total = settings.total(scores)
