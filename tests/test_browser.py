@@ -7,6 +7,7 @@ with CI=true they fail instead.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -21,10 +22,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Bf
+from conftest import Bf, ready_case
 from helpers import seed_roster_and_users
 
 from cli import cli
+from workflow import roster
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("BRANCHFLOW_CHROMIUM", "/usr/bin/chromium")
@@ -225,3 +227,140 @@ def test_the_board_the_excel_export_and_the_todo_page_at_phone_width(server: tup
     phone.screenshot(path=str(SHOTS / "cases-phone.png"), full_page=True)
     org.close()
     phone.close()
+
+
+# ---- 批量操作 and 导入 -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def here(server: tuple[str, Cli], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Bf:
+    """The served database through the in-process CLI (fast set-up of cases; the server sees every change at once)."""
+    monkeypatch.setenv("BRANCHFLOW_FILES", server[1].env["BRANCHFLOW_FILES"])
+    return Bf(server[1].url, tmp_path, NOW)
+
+
+def submitted(b: Bf, branch: str, user: str) -> int:
+    cid = ready_case(b, branch, user)
+    b.ok("advance", str(cid), "submit", "--data", "attest=true", user=user)
+    return cid
+
+
+def changes(b: Bf, case_id: int) -> list[dict[str, Any]]:
+    """A case's history rows that moved it (its own rows, newest last)."""
+    return [h for h in b.json("case", "history", str(case_id)) if h["trigger"] not in ("create", "set", "attach")]
+
+
+def row_of(page: Any, case_id: int) -> Any:
+    """The table row that links to the case."""
+    return page.get_by_role("row").filter(has=page.get_by_role("link", name=str(case_id), exact=True))
+
+
+def test_bulk_approval_previews_each_verdict_writes_nothing_then_gives_each_case_its_own_row(
+    server: tuple[str, Cli], browser: Any, here: Bf
+) -> None:
+    base, _ = server
+    first = submitted(here, "外国语学院第3教工党支部", "waiguo")
+    second = submitted(here, "艺术学院第1学生党支部", "yishu")
+    draft = ready_case(here, "文法学院第2教工党支部", "wenfa")  # not submitted: 初审通过 cannot apply to it
+    before = {cid: changes(here, cid) for cid in (first, second, draft)}
+    org = log_in(browser, base, "zzb")
+    org.get_by_role("link", name="申报", exact=True).click()
+    for cid in (first, second, draft):
+        org.get_by_label(f"选择申报 {cid}", exact=True).check()
+    org.get_by_label("操作").select_option(label="初审通过")
+    org.get_by_role("button", name="预览").click()
+    org.get_by_role("heading", name="批量操作：初审通过").wait_for()
+    assert "预览：以下是每个申报的判断结果，尚未写入任何数据。" in org.get_by_text("预览：").inner_text()
+    assert "可以执行 2 个，拒绝 1 个。" in org.content()
+    assert "可以执行" in row_of(org, first).inner_text() and "可以执行" in row_of(org, second).inner_text()
+    refused = row_of(org, draft).inner_text()
+    assert "当前状态为“草稿（申报材料准备）”，不能执行“初审通过”" in refused, refused
+    org.screenshot(path=str(SHOTS / "bulk-preview.png"), full_page=True)
+    assert {cid: changes(here, cid) for cid in before} == before  # the preview wrote nothing
+    assert {here.json("case", "show", str(cid))["state"] for cid in (first, second)} == {"submitted"}
+
+    org.get_by_label("说明").fill("材料齐全，集中初审通过")
+    org.get_by_role("button", name="确认执行").click()
+    org.get_by_text("已执行：每个申报都有自己的操作记录和提醒。").wait_for()
+    assert "已完成 2 个，拒绝 0 个。" in org.content()
+    for cid in (first, second):
+        assert "已完成" in row_of(org, cid).inner_text()
+    org.screenshot(path=str(SHOTS / "bulk-done.png"), full_page=True)
+    for cid in (first, second):
+        rows = changes(here, cid)
+        assert rows[:-1] == before[cid]  # exactly one new row per case, its own
+        assert {k: rows[-1][k] for k in ("trigger", "actor", "comment", "dest")} == {
+            "trigger": "pass_review",
+            "actor": "zzb",
+            "comment": "材料齐全，集中初审通过",
+            "dest": "preliminary_review",
+        }
+    assert changes(here, draft) == before[draft] and here.json("case", "show", str(draft))["state"] == "draft"
+    org.close()
+
+
+def test_a_bulk_decision_that_ends_cases_needs_a_comment_and_a_second_confirmation_in_the_browser(
+    server: tuple[str, Cli], browser: Any, here: Bf
+) -> None:
+    base, _ = server
+    here.ok("user", "add", "jianzhu", "--role", "committee", "--committee", "建筑学院分党委")
+    ids = [submitted(here, branch, "jianzhu") for branch in ("建筑学院第1学生党支部", "建筑学院第2教工党支部")]
+    org = log_in(browser, base, "zzb")
+    org.goto(base + "/cases?committee=建筑学院分党委")
+    for cid in ids:
+        org.get_by_label(f"选择申报 {cid}", exact=True).check()
+    org.get_by_label("操作").select_option(label="初审不通过")
+    org.get_by_role("button", name="预览").click()
+    org.get_by_role("heading", name="批量操作：初审不通过").wait_for()
+    comment, confirm = org.get_by_label("说明（必填：该操作会结束申报）"), org.get_by_label("我确认结束这些申报")
+    run = org.get_by_role("button", name="确认执行")
+    run.click()  # no comment: the browser does not send the form
+    assert comment.evaluate("e => e.validity.valueMissing") and "/bulk/preview" in org.url
+    comment.fill("不符合申报基本条件")
+    run.click()  # a comment but no second confirmation: still not sent
+    assert confirm.evaluate("e => e.validity.valueMissing") and "/bulk/preview" in org.url
+    org.screenshot(path=str(SHOTS / "bulk-ending-needs-confirmation.png"), full_page=True)
+    assert {here.json("case", "show", str(cid))["state"] for cid in ids} == {"submitted"}
+    confirm.check()
+    run.click()
+    org.get_by_text("已执行：每个申报都有自己的操作记录和提醒。").wait_for()
+    assert "已完成 2 个，拒绝 0 个。" in org.content()
+    for cid in ids:
+        assert here.json("case", "show", str(cid))["state"] == "rejected"
+        last = changes(here, cid)[-1]
+        assert (last["trigger"], last["comment"], last["actor"]) == ("reject", "不符合申报基本条件", "zzb")
+    org.close()
+
+
+def roster_csv(*rows: list[str]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([["2024年各分党委支部名单"], list(roster.HEADERS), *rows])
+    return out.getvalue().encode("gbk")
+
+
+def test_the_import_page_names_each_bad_row_imports_nothing_then_imports_a_good_file(
+    server: tuple[str, Cli], browser: Any, here: Bf
+) -> None:
+    base, _ = server
+    good = ["文法学院分党委", "文法学院第98教工党支部", "18", "孙老师", "sun@example.edu.cn", "否", "否", ""]
+    bad = ["文法学院分党委", "文法学院第99教工党支部", "很多", "李老师", "li@example.edu.cn", "否", "否", ""]
+    branches = {b["name"] for b in here.json("branch", "list")}
+    org = log_in(browser, base, "zzb")
+    org.get_by_role("link", name="导入", exact=True).click()
+    org.get_by_role("heading", name="导入", exact=True).wait_for()
+    sheet = {"name": "支部名单.csv", "mimeType": "text/csv", "buffer": roster_csv(good, bad)}
+    org.get_by_label("名单文件").set_input_files(sheet)
+    org.get_by_role("button", name="导入支部名单").click()
+    alert = org.get_by_role("alert")
+    assert "未导入任何数据" in alert.inner_text(), alert.inner_text()
+    assert org.get_by_role("listitem").filter(has_text="第 4 行：党员人数应是非负整数，实际是“很多”").count() == 1
+    org.screenshot(path=str(SHOTS / "import-bad-row.png"), full_page=True)
+    assert {b["name"] for b in here.json("branch", "list")} == branches  # not even the good row
+
+    org.get_by_label("名单文件").set_input_files({**sheet, "buffer": roster_csv(good)})
+    org.get_by_role("button", name="导入支部名单").click()
+    org.get_by_role("status").filter(has_text="已导入 1 行").wait_for()
+    assert org.get_by_role("alert").count() == 0
+    org.screenshot(path=str(SHOTS / "import-done.png"), full_page=True)
+    assert {b["name"] for b in here.json("branch", "list")} == branches | {"文法学院第98教工党支部"}
+    org.close()
