@@ -416,8 +416,8 @@ def test_r13_a_reviewer_who_scores_before_the_reminder_is_sent_is_not_reminded(b
     score(bf, cid, "r1", 90, now="2024-05-24T09:05")
     report = sweep(bf, "2024-05-24T09:10")
     assert "r1@example.edu.cn" not in {r.recipient for r in report.results}
-    (row,) = [r for r in outbox_mod.listing(bf.ws("zzb"), "cancelled") if r["recipient"] == "r1@example.edu.cn"]
-    assert "评审专家已评分" in row["last_error"]
+    (row,) = [r for r in outbox_mod.listing(bf.ws("zzb"), "cancelled") if r.recipient == "r1@example.edu.cn"]
+    assert "评审专家已评分" in row.last_error
 
 
 # ---- what the web's 评审 pages read from the library ----------------------------------------------------
