@@ -194,6 +194,7 @@ def test_org_sees_who_reviews_what_and_assigns_and_unassigns_through_the_page(ap
     c, token = login(app, "zzb")
     page = c.get("/review/assign").text
     assert "r1 · 未评分" in page and "理学院第1学生党支部" in page and "（尚未分配）" in page
+    assert "初审通过，待评审 · 已评分 0/3" in page and "初审通过，待评审 · 已评分 0/0" in page
     assert "r5（文法学院分党委）" in page
     r = c.post("/review/assign", data={"csrf": token, "case_id": "4", "reviewer": ["r2", "r4"]})
     assert r.status_code == 303, r.text

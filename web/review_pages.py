@@ -63,7 +63,7 @@ def review_assign_page(request: Request, me: Annotated[Me, Depends(current_user)
     assigned: dict[int, list[dict[str, Any]]] = {}
     for row in review.listing(me.ws, year=year):
         assigned.setdefault(row["id"], []).append(row)
-    cases = [{**c, "assigned": assigned.get(c["id"], [])} for c in review.summary(me.ws, year) if c["state"] in in_review]
+    cases = [{**c, "on_it": assigned.get(c["id"], [])} for c in review.summary(me.ws, year) if c["state"] in in_review]
     cases.sort(key=lambda c: c["id"])
     return render(
         request,
