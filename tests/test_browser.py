@@ -364,3 +364,55 @@ def test_the_import_page_names_each_bad_row_imports_nothing_then_imports_a_good_
     org.screenshot(path=str(SHOTS / "import-done.png"), full_page=True)
     assert {b["name"] for b in here.json("branch", "list")} == branches | {"文法学院第98教工党支部"}
     org.close()
+
+
+# ---- 评审 ------------------------------------------------------------------------------------------
+
+
+def test_a_reviewer_scores_on_a_phone_and_org_ranks_and_exports_the_summary(server: tuple[str, Cli], browser: Any, here: Bf) -> None:
+    base, _ = server
+    cid = submitted(here, "理学院第1学生党支部", "zzb")
+    here.ok("advance", str(cid), "pass_review", user="zzb")
+    here.ok("review", "assign", str(cid), "--reviewer", "expert", user="zzb")
+    done = CliRunner().invoke(cli, ["--db", here.url, "user", "password", "expert"], input="Expert-Pass-2024\n")
+    assert done.exit_code == 0, done.output
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 812}, is_mobile=True).new_page()
+    phone.goto(base + "/login")
+    phone.get_by_label("用户名").fill("expert")
+    phone.get_by_label("密码").fill("Expert-Pass-2024")
+    phone.get_by_role("button", name="登录").click()
+    phone.wait_for_url(base + "/")
+    phone.get_by_role("link", name="评审", exact=True).click()
+    phone.get_by_role("heading", name="我的评审任务").wait_for()
+    phone.get_by_text("评分", exact=True).click()
+    for label, weight, value in (("聚焦主题", 15, 95), ("凝炼特色", 15, 92), ("提升质量", 15, 94), ("突出成效", 15, 93)):
+        phone.get_by_label(f"{label}（0–100 分，权重 {weight}）").fill(str(value))
+    for label, weight in (("注重过程", 15), ("推广经验", 15), ("放眼长远", 10)):
+        phone.get_by_label(f"{label}（0–100 分，权重 {weight}）").fill("90")
+    phone.get_by_label("评审意见").fill("特色鲜明，过程扎实")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.screenshot(path=str(SHOTS / "review-phone.png"), full_page=True)
+    phone.get_by_role("button", name="提交评分").click()
+    notice = phone.get_by_role("status").filter(has_text="已提交申报")
+    assert notice.inner_text() == f"已提交申报 {cid}（理学院第1学生党支部）的评分，总分 92.1。"
+    phone.close()
+    (mine,) = here.json("review", "list", "--reviewer", "expert", user="zzb")
+    assert (mine["id"], mine["submitted"], mine["total"]) == (cid, True, 92.1)
+
+    org = log_in(browser, base, "zzb")
+    org.get_by_role("link", name="评审", exact=True).click()
+    org.get_by_role("heading", name="分配评审专家").wait_for()
+    org.get_by_role("link", name="评审汇总表").click()
+    row = org.get_by_role("row").filter(has=org.get_by_role("link", name="理学院第1学生党支部"))
+    assert "92.1" in row.inner_text()
+    with org.expect_download() as info:
+        org.get_by_role("link", name="导出 Excel").click()
+    assert info.value.suggested_filename == "评审汇总表.xlsx"
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("名次", "编号", "支部", "分党委")
+    assert [r[:3] for r in rows[1:] if r[1] == cid] == [(1, cid, "理学院第1学生党支部")]
+    org.close()
