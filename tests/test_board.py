@@ -3,9 +3,17 @@ committee and state agree with `status`, overdue per committee with `overdue`, a
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
 from conftest import Bf
+from fastapi.testclient import TestClient
 from servers import draft_case
 
+from cli import cli
+from web.app import create_app
+from workflow import reminders
 from workflow.dates import clock
 from workflow.db.store import Store
 from workflow.reports import queries
@@ -46,3 +54,41 @@ def test_committee_names_for_a_filter_follow_the_scope(bf: Bf) -> None:
     assert "文法学院分党委" in every and "外国语学院分党委" in every and every == sorted(every)
     assert queries.committee_names(_ws(bf, "wenfa", "2024-05-01T09:00")) == ["文法学院分党委"]
     assert len(queries.committee_names(_ws(bf, "zzb", "2024-05-01T09:00"), limit=1)) == 1
+
+
+# ---- the reminder plan on the 看板 (org) ---------------------------------------------------------------------
+
+
+def _login(bf: Bf, app: Any, name: str) -> TestClient:
+    result = CliRunner().invoke(cli, ["--db", bf.url, "user", "password", name], input=f"{name}-Pass-2024\n")
+    assert result.exit_code == 0, result.output
+    c = TestClient(app, follow_redirects=False)
+    assert c.post("/login", data={"name": name, "password": f"{name}-Pass-2024"}).status_code == 303
+    return c
+
+
+def test_the_board_shows_org_what_goes_out_to_whom_in_the_next_14_days(bf: Bf) -> None:
+    cid = draft_case(bf)
+    now = "2024-04-25T09:00"
+    app = create_app(bf.url, now=clock.parse_now(now))
+    org = _login(bf, app, "zzb")
+    board = org.get("/board").text
+    assert 'hx-get="/board/plan" hx-trigger="load"' in board and '<a href="/board/plan">' in board  # loaded after the board
+    page = org.get("/board/plan").text
+    assert org.get("/board/plan", headers={"HX-Request": "true"}).text.startswith("<h2>提醒计划")  # the fragment alone
+    expected = reminders.plan(_ws(bf, "zzb", now), ["console"], days=14)
+    assert expected and f"今后 14 天将发出 {len(expected)} 条提醒" in page
+    for row in expected:
+        assert f"<td data-label=\"日期\">{row.day.isoformat()}</td>\n  <td data-label=\"类型\">{row.kind_label}</td>" in page
+        assert f"&lt;{row.recipient}&gt;" in page
+    assert f'<a href="/cases/{cid}">{cid}</a>' in page and "截止前 3 个工作日" in page and "逾期通知" in page
+    committee = _login(bf, app, "wenfa")
+    assert "提醒计划" not in committee.get("/board").text  # org's
+    assert committee.get("/board/plan").status_code == 403
+
+
+def test_a_mistake_in_the_reminder_channels_is_said_on_the_board(bf: Bf, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRANCHFLOW_CHANNELS", "email")  # without BRANCHFLOW_SMTP_FROM and the rest
+    app = create_app(bf.url, now=clock.parse_now("2024-04-25T09:00"))
+    page = _login(bf, app, "zzb").get("/board/plan").text
+    assert "提醒渠道设置有误，无法列出计划：已启用 email 渠道，但没有设置 BRANCHFLOW_SMTP_FROM" in page

@@ -6,14 +6,15 @@ import dataclasses
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Bf, ready_case
 from servers import draft_case, queued, smtp_env, smtp_server, sweep
 
-from workflow import spec
+from workflow import reminders, spec
 from workflow.dates import clock
-from workflow.errors import SpecError
+from workflow.errors import PermissionDenied, SpecError, UsageError
 from workflow.reminders import transports
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -277,3 +278,46 @@ def test_a_robot_message_cut_to_size_points_to_the_web_list_when_there_is_one() 
     linked = dataclasses.replace(long, base_url=BASE + "/")
     cut = transports._robot_text(linked, 2000)
     assert cut.endswith(f"……（内容过长已截断；完整清单见 {BASE}/cases?overdue=true 或查看邮件）") and len(cut.encode()) <= 2000
+
+
+# ---- the plan: what goes out to whom in the coming days (the 看板) ------------------------------------------
+
+
+def test_the_plan_of_the_next_14_days_is_what_the_daily_sweeps_then_send(bf: Bf) -> None:
+    cid = draft_case(bf)
+    other = ready_case(bf, "外国语学院第1学生党支部", "waiguo")
+    rows = reminders.plan(bf.ws("zzb", "2024-04-25T09:00"), ["console"], days=14)
+    planned = {(r.day.isoformat(), r.case_id, r.kind_label, r.recipient) for r in rows}
+    # the draft is due 05-06: 3 working days before is the 调休 Sunday 04-28, 7 days 04-29, 1 day 05-05, overdue 05-07
+    mine = {(d, k) for d, c, k, r in planned if c == cid and r == contact(bf)}
+    assert mine == {("2024-04-28", "截止前 3 个工作日"), ("2024-04-29", "截止前 7 天"), ("2024-05-05", "截止前 1 天"), ("2024-05-07", "逾期通知")}
+    assert all(r.branch and r.committee and r.state_label == "草稿（申报材料准备）" for r in rows)
+    assert bf.json("outbox") == []  # nothing written
+    # then the real sweeps run, day by day: they send exactly the plan
+    sent: set[tuple[str, int, str, str]] = set()
+    for day in range(25, 25 + 15):
+        when = f"2024-{4 + (day > 30):02d}-{day - 30 * (day > 30):02d}T23:00"
+        for p in sweep(bf, when).queued:
+            sent.add((when[:10], p.case_id, sweep_kind_label(p), p.recipient))
+    assert sent == planned
+    assert {c for _, c, _, _ in planned} == {cid, other}
+
+
+def sweep_kind_label(p: Any) -> str:
+    from workflow.reminders.sweep import kind_label
+
+    return kind_label(p.kind, p.offset)
+
+
+def test_the_plan_counts_what_is_already_in_the_outbox_and_is_orgs(bf: Bf) -> None:
+    cid = draft_case(bf)
+    sweep(bf, "2024-04-29T09:00")  # the 7-day reminder is sent
+    rows = reminders.plan(bf.ws("zzb", "2024-04-29T10:00"), ["console"], days=14)
+    assert "截止前 7 天" not in {r.kind_label for r in rows if r.case_id == cid}
+    assert {r.kind_label for r in rows if r.case_id == cid} == {"截止前 1 天", "逾期通知"}
+    with pytest.raises(PermissionDenied):
+        reminders.plan(bf.ws("wenfa", "2024-04-29T10:00"), ["console"])
+    with pytest.raises(UsageError):
+        reminders.plan(bf.ws("zzb", "2024-04-29T10:00"), ["console"], days=61)
+    with_digest = reminders.plan(bf.ws("zzb", "2024-05-06T10:00"), ["console"], days=3, digest=True)
+    assert {r.day.isoformat() for r in with_digest if r.kind == "digest"} == {"2024-05-07", "2024-05-08", "2024-05-09"}

@@ -34,9 +34,13 @@ HEADERS = {
 def create_app(db_url: str | None = None, now: datetime | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """The web app over the database `db_url`; `now` fixes a simulated clock (shown on every page),
     `clock` (tests) supplies the time per request; neither: the real clock in Asia/Shanghai."""
-    from workflow import sso
+    from workflow import BranchflowError, channels, sso
 
-    web = Web.build(db_url, now, clock, os.environ.get("BRANCHFLOW_BASE_URL", ""), sso.settings(os.environ))
+    try:  # the 看板 plans reminders for the channels the sweeps use; a mistake there is shown, not fatal here
+        names, problem = channels.load(os.environ).channels, ""
+    except BranchflowError as exc:
+        names, problem = (), exc.text
+    web = Web.build(db_url, now, clock, os.environ.get("BRANCHFLOW_BASE_URL", ""), sso.settings(os.environ), names, problem)
     app = FastAPI(title="Branchflow 特色支部创建", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.web = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

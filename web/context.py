@@ -51,6 +51,8 @@ class Web:
     templates: Jinja2Templates
     base_url: str = ""
     cas: sso.CasSettings | None = None  # 统一身份认证 (BRANCHFLOW_CAS_URL), None when off
+    reminder_channels: tuple[str, ...] = ("console",)  # the reminder channels configured (the 看板's plan is per channel)
+    reminder_problem: str = ""  # why the reminder channels' settings could not be read ('' when fine)
 
     @classmethod
     def build(
@@ -60,6 +62,8 @@ class Web:
         clock_fn: Callable[[], datetime] | None,
         base_url: str,
         cas: sso.CasSettings | None = None,
+        reminder_channels: tuple[str, ...] = ("console",),
+        reminder_problem: str = "",
     ) -> Web:
         def fixed() -> datetime:
             assert now is not None
@@ -75,6 +79,8 @@ class Web:
             templates,
             base_url.rstrip("/"),
             cas,
+            reminder_channels,
+            reminder_problem,
         )
 
     def now(self) -> datetime:

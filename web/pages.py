@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from web.context import Me, csrf_checked, current_user, quote, render
+from web.context import Me, csrf_checked, current_user, quote, render, web_of
 from workflow import (
     UsageError,
     access,
@@ -26,12 +26,15 @@ from workflow import (
     outbox,
     present,
     queries,
+    reminders,
     spec,
     users,
 )
 
 router = APIRouter()
 PAGE = 20
+PLAN_DAYS = 14  # the 看板's reminder plan: what goes out to whom in the next two weeks
+PLAN_SHOWN = 200
 RECORD_LABELS = {
     "create": "新建申报",
     "edit": "修改方案",
@@ -380,11 +383,12 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int 
         ws = Workspace(ws.store, clock.parse_deadline(asof), me.name)
     result = queries.board(ws, year=year)
     states = [ws.spec.by_id[s] for s in result["states"]]
-    reminders: dict[str, int] = {}
+    counts: dict[str, int] = {}
     failed: list[dict[str, Any]] = []
-    if access.is_org(me.ws.current):  # the outbox is org's (the library refuses anyone else)
+    is_org = access.is_org(me.ws.current)
+    if is_org:  # the outbox is org's (the library refuses anyone else)
         for row in outbox.listing(ws):
-            reminders[row.status] = reminders.get(row.status, 0) + 1
+            counts[row.status] = counts.get(row.status, 0) + 1
         failed = present.outbox_rows(ws.spec, outbox.listing(ws, "failed"))
     return render(
         request,
@@ -398,9 +402,24 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int 
         year=year or "",
         asof=asof,
         ycount=result["total"],
-        reminders=reminders,
+        reminders=counts,
         failed=failed,
+        plan_days=PLAN_DAYS,
+        is_org=is_org,
         statuses={"pending": "待发", "sent": "已发送", "failed": "失败", "cancelled": "已作废"},
+    )
+
+
+@router.get("/board/plan")
+def board_plan(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
+    """The 看板's reminder plan (org): what the sweeps would send to whom in the next 14 days if no case moved;
+    loaded after the board (htmx), as it reads further ahead than the board itself."""
+    web = web_of(request)
+    names = () if web.reminder_problem else web.reminder_channels
+    plan = reminders.plan(me.ws, names, PLAN_DAYS)  # org's: the library refuses anyone else
+    template = "plan_part.html" if request.headers.get("hx-request") else "plan.html"
+    return render(
+        request, template, plan=plan[:PLAN_SHOWN], plan_total=len(plan), plan_days=PLAN_DAYS, plan_problem=web.reminder_problem
     )
 
 

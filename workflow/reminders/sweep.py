@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel, col
 from workflow import access
 from workflow.dates import clock, workdays
 from workflow.db.models import Branch, Case, Committee, Outbox, Review, User
+from workflow.errors import UsageError
 from workflow.reminders import outbox
 from workflow.reminders.outbox import Result
 from workflow.reminders.transports import Channel, Item, body, subject
@@ -109,17 +110,24 @@ def _audience(
     return list(out.values())
 
 
-def decide(
-    session: Session, spec: Spec, now: datetime, channels: Sequence[str], digest: bool = False
-) -> tuple[list[Planned], list[tuple[int, str]]]:
-    """The outbox rows due at `now` that do not exist yet, and the cases nobody could be told about."""
+@dataclass
+class _Near:
+    """What deciding needs, read once: the cases near or past their due date, who to tell, the reviewers."""
+
+    cases: list[Any]
+    people: dict[int | str, list[_Person]]
+    reviewers: dict[int, list[_Person]]
+
+
+def _near(session: Session, spec: Spec, until: datetime, digest: bool) -> _Near | None:
+    """The cases whose due date is within their state's reminder horizon of `until` (or past), with their people."""
     policy = spec.reminders
     live = [s for s in spec.states if not s.terminal]
     reach = {s.id: horizon(policy.offsets(s.id)) for s in live if policy.offsets(s.id) or policy.overdue_notice or digest}
-    if not reach or not channels:
-        return [], []
+    if not reach:
+        return None
     # The one indexed query: per state, cases whose due date is within that state's horizon (or past).
-    near = or_(*(and_(col(Case.state) == sid, col(Case.due_at) <= clock.to_db(now + span)) for sid, span in reach.items()))
+    near = or_(*(and_(col(Case.state) == sid, col(Case.due_at) <= clock.to_db(until + span)) for sid, span in reach.items()))
     cases = session.execute(
         select(
             col(Case.id),
@@ -135,7 +143,7 @@ def decide(
         .order_by(col(Case.due_at), col(Case.id))
     ).all()
     if not cases:
-        return [], []
+        return None
     # Who to tell, looked up per committee (org under "org"): one pass over the users, not one per case.
     people: dict[int | str, list[_Person]] = {}
     users = select(col(User.role), col(User.committee_id), col(User.email), col(User.name)).where(
@@ -157,11 +165,16 @@ def decide(
         )
         for case_id, user_email, name in session.execute(q.order_by(col(Review.id))):
             reviewers.setdefault(case_id, []).append(_Person(user_email.strip().lower(), name))
+    return _Near(list(cases), people, reviewers)
 
+
+def _wanted(spec: Spec, near: _Near, now: datetime, channels: Sequence[str], digest: bool) -> tuple[list[Planned], list[tuple[int, str]]]:
+    """Per case and state, the one reminder that applies at `now` (and the cases nobody could be told about)."""
+    policy = spec.reminders
     today = now.astimezone(clock.TZ).date().isoformat()
     wanted: list[Planned] = []
     nobody: list[tuple[int, str]] = []
-    for case_id, state, due_db, branch, email, contact, committee_id in cases:
+    for case_id, state, due_db, branch, email, contact, committee_id in near.cases:
         due = clock.from_db(due_db)
         marks: list[tuple[str, str, Sequence[str]]] = []  # (offset, kind, audience)
         audience = policy.audience(spec.by_id[state])
@@ -175,31 +188,51 @@ def decide(
             past = [f for f in fired if f[0] <= now]
             if past:  # only the most recent one: no burst of stale reminders after downtime
                 marks.append((max(past)[1], "before", audience))
-                for p in reviewers.get(case_id, ()):  # one row per case: a reviewer's message lists all of theirs
+                for p in near.reviewers.get(case_id, ()):  # one row per case: a reviewer's message lists all of theirs
                     wanted += (Planned(case_id, state, due_db, max(past)[1], "review", p.email, p.name, ch) for ch in channels)
         for offset, kind, who in marks:
-            persons = _audience(who, email, branch, contact, committee_id, people)
+            persons = _audience(who, email, branch, contact, committee_id, near.people)
             if not persons:
                 nobody.append((case_id, state))
             for p in persons:
                 for channel in channels:
                     wanted.append(Planned(case_id, state, due_db, offset, kind, p.email, p.name, channel))
-    return _new_and_capped(session, wanted, policy.max_per_state), list(dict.fromkeys(nobody))
+    return wanted, list(dict.fromkeys(nobody))
 
 
-def _new_and_capped(session: Session, wanted: list[Planned], cap: int) -> list[Planned]:
-    """Drop rows that exist already, and reminders past the cap per case, state, recipient and channel."""
+def decide(
+    session: Session, spec: Spec, now: datetime, channels: Sequence[str], digest: bool = False
+) -> tuple[list[Planned], list[tuple[int, str]]]:
+    """The outbox rows due at `now` that do not exist yet, and the cases nobody could be told about."""
+    near = _near(session, spec, now, digest) if channels else None
+    if near is None:
+        return [], []
+    wanted, nobody = _wanted(spec, near, now, channels, digest)
+    return _new_and_capped(_existing(session, wanted), wanted, spec.reminders.max_per_state), nobody
+
+
+def _existing(session: Session, wanted: Sequence[Planned] | Sequence[int]) -> list[Any]:
+    """The outbox rows (key, kind and status) of these cases, or of the cases of these planned rows."""
+    ids = sorted({w if isinstance(w, int) else w.case_id for w in wanted})
+    out: list[Any] = []
+    for start in range(0, len(ids), 1000):
+        out += session.execute(
+            select(
+                col(Outbox.case_id), col(Outbox.state), col(Outbox.due_at), col(Outbox.offset), col(Outbox.recipient), col(Outbox.channel),
+                col(Outbox.kind), col(Outbox.status),
+            ).where(col(Outbox.case_id).in_(ids[start : start + 1000]))
+        ).all()  # fmt: skip
+    return out
+
+
+def _new_and_capped(existing: Sequence[Any], wanted: list[Planned], cap: int, assumed: Sequence[Planned] = ()) -> list[Planned]:
+    """Drop rows that exist already (or are `assumed` to: a plan's earlier days), and reminders past the cap per
+    case, state, recipient and channel."""
     if not wanted:
         return []
-    ids = sorted({w.case_id for w in wanted})
-    existing = session.execute(
-        select(
-            col(Outbox.case_id), col(Outbox.state), col(Outbox.due_at), col(Outbox.offset), col(Outbox.recipient), col(Outbox.channel),
-            col(Outbox.kind), col(Outbox.status),
-        ).where(col(Outbox.case_id).in_(ids))
-    ).all()  # fmt: skip
-    keys = {tuple(r[:6]) for r in existing}
+    keys = {tuple(r[:6]) for r in existing} | {a.key for a in assumed}
     sent = Counter((r[0], r[1], r[4], r[5]) for r in existing if r[6] != "digest" and r[7] != "cancelled")
+    sent.update((a.case_id, a.state, a.recipient, a.channel) for a in assumed if a.kind != "digest")
     out = []
     for w in wanted:
         if w.key in keys:
@@ -399,3 +432,70 @@ def _preview(
                 )
             )
     return results, previews
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One reminder the plan expects to go out: on which day, what kind, to whom (by which channel), about which case."""
+
+    day: date
+    kind: str  # before | review | overdue | digest
+    kind_label: str
+    recipient: str
+    recipient_name: str
+    channel: str
+    case_id: int
+    branch: str
+    committee: str
+    state_label: str
+    due_at: datetime  # aware
+
+
+def plan(ws: Workspace, channels: Sequence[str], days: int = 14, digest: bool = False) -> list[PlanRow]:
+    """What the reminder sweeps of today and the next `days` days would send, day by day, if no case moved
+    meanwhile: each day's dry-run decision (as of the day's end; today from `now`), the reminders of the days
+    before counted as sent (once each, and within `max_per_state`). Org only; nothing is written or sent.
+
+    Org's daily overdue digest is left out unless `digest` (it repeats every overdue case every day)."""
+    if not 0 <= days <= 60:
+        raise UsageError(f"提醒计划的天数应在 0 到 60 之间，实际是 {days}。", field="days", value=days)
+    spec, names = ws.spec, list(channels)
+    today = ws.now.astimezone(clock.TZ).date()
+    moments = [(day, datetime.combine(day, time(23, 59, 59), clock.TZ)) for day in (today + timedelta(days=n) for n in range(days + 1))]
+    found: list[tuple[date, Planned]] = []
+    with ws.store.read() as s:
+        access.require_org(ws.actor(s), "查看提醒计划")
+        # Read once for the last day (its cases include every earlier day's), then decide day by day in memory.
+        near = _near(s, spec, moments[-1][1], digest) if names else None
+        existing = _existing(s, [c[0] for c in near.cases]) if near is not None else []
+        for day, moment in moments if near is not None else ():
+            assert near is not None
+            wanted, _ = _wanted(spec, near, moment, names, digest)
+            planned = _new_and_capped(existing, wanted, spec.reminders.max_per_state, [p for _, p in found])
+            found += ((day, p) for p in planned)
+        ids = sorted({p.case_id for _, p in found})
+        where: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            q = (
+                select(col(Case.id), col(Branch.name), col(Committee.name))
+                .join(Branch, col(Branch.id) == col(Case.branch_id))
+                .join(Committee, col(Committee.id) == col(Branch.committee_id))
+                .where(col(Case.id).in_(ids[start : start + 500]))
+            )
+            where.update({cid: (branch, committee) for cid, branch, committee in s.execute(q)})
+    rows = [
+        PlanRow(
+            day,
+            p.kind,
+            kind_label(p.kind, p.offset),
+            p.recipient,
+            p.recipient_name,
+            p.channel,
+            p.case_id,
+            *where.get(p.case_id, ("", "")),
+            spec.label(p.state),
+            clock.from_db(p.due_at),
+        )
+        for day, p in found
+    ]
+    return sorted(rows, key=lambda r: (r.day, r.recipient, r.case_id, r.kind, r.channel))
