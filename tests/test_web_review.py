@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -325,3 +326,41 @@ def test_a_wrong_spread_is_refused_in_chinese_without_command_line_words_and_cha
         assert r.status_code == 400 and message in shown and "--" not in shown
     assert snapshot(db) == before
     assert "请改正 --per-case" in db("review", "assign", "--state", "preliminary_review", "--reviewers", "r1,r2", "--per-case", "3", user="zzb").output
+
+
+# ---- the JSON twins -----------------------------------------------------------------------------------------
+
+
+def test_the_api_answers_review_list_summary_and_score_as_the_cli_json_does(app: Any, db: Bf) -> None:
+    tokens = {name: db.ok("user", "token", name).output.splitlines()[-1] for name in ("r1", "zzb", "wenfa")}
+    c = client(app)
+
+    def auth(name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[name]}"}
+
+    scores = {"聚焦主题": 95, **{k: 90 for k in CRITERIA[1:]}}
+    r = c.post("/api/v1/review/1/score", headers=auth("r1"), json={"scores": scores, "comment": "接口评分"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {**r.json(), "id": 1, "reviewer": "r1", "total": 90.75, "changed": False}
+    assert json.loads(c.get("/api/v1/review", headers=auth("r1")).text) == db.json("review", "list", user="r1")
+    assert json.loads(c.get("/api/v1/review", headers=auth("zzb")).text) == db.json("review", "list", user="zzb")
+    assert json.loads(c.get("/api/v1/review/summary", headers=auth("zzb")).text) == db.json("review", "summary", user="zzb")
+    assert c.get("/api/v1/review/summary", headers=auth("wenfa")).status_code == 403
+    r = c.post("/api/v1/review/4/score", headers=auth("r1"), json={"scores": scores})
+    assert r.status_code == 404 and r.json()["code"] == 3
+    r = c.post("/api/v1/review/1/score", headers=auth("r1"), json={"scores": {"focus": 90}})
+    assert r.status_code == 400 and r.json()["code"] == 2 and "缺少" in r.json()["error"] and "--" not in r.json()["error"]
+    # A session (cookie) needs the CSRF header, as every change through the API does.
+    s, _ = login(app, "r1")
+    assert s.post("/api/v1/review/1/score", json={"scores": scores}).status_code == 403
+
+
+def test_the_api_gives_a_committee_its_own_overview_only(app: Any, db: Bf) -> None:
+    token = db.ok("user", "token", "wenfa").output.splitlines()[-1]
+    c = client(app)
+    auth = {"Authorization": f"Bearer {token}"}
+    found = c.get("/api/v1/committee", headers=auth).json()
+    assert found["committee"] == "文法学院分党委" and (found["quota_used"], found["quota_limit"]) == (1, 2)
+    assert [b["name"] for b in found["branches"]][:2] == ["文法学院第1学生党支部", "文法学院第2教工党支部"]
+    r = c.get("/api/v1/committee", headers=auth, params={"committee": "外国语学院分党委"})
+    assert r.status_code == 404 and "外国语学院第1" not in r.text

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from web.api import answer
 from web.context import Me, current_user, render
 from workflow import present, queries
 
@@ -26,3 +27,9 @@ def committee_page(request: Request, me: Annotated[Me, Depends(current_user)], c
         committees=queries.committee_names(me.ws) if me.is_org else [],
         year=year or "",
     )
+
+
+@router.get("/api/v1/committee", tags=["api"])
+def api_committee(me: Annotated[Me, Depends(current_user)], committee: str = "", year: int | None = None) -> Response:
+    """The 分党委 page's data as JSON: `queries.committee_overview` (a committee sees only its own)."""
+    return answer(queries.committee_overview(me.ws, committee or None, year))

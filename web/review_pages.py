@@ -6,9 +6,10 @@ import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from web.api import answer
 from web.context import Me, csrf_checked, current_user, render
 from web.pages import download_headers, read_case
 from workflow import UsageError, export, present, review
@@ -151,3 +152,28 @@ def review_summary_export(request: Request, me: Annotated[Me, Depends(current_us
     out = io.BytesIO()
     export.write_to(out, fmt, sheet.headers, sheet.rows, sheet.name)
     return Response(out.getvalue(), media_type=MEDIA[fmt], headers=download_headers(f"评审汇总表.{fmt}"))
+
+
+# ---- the JSON twins (/api/v1): what `review list / summary / score --json` print --------------------------
+
+
+@router.get("/api/v1/review", tags=["api"])
+def api_review_list(me: Annotated[Me, Depends(current_user)], reviewer: str | None = None, state: str | None = None, year: int | None = None) -> Response:
+    """`review list --json`: a reviewer's own assignments; org's, of every reviewer (or one)."""
+    return answer(review.listing(me.ws, reviewer, state, year))
+
+
+@router.get("/api/v1/review/summary", tags=["api"])
+def api_review_summary(me: Annotated[Me, Depends(current_user)], year: int | None = None) -> Response:
+    """`review summary --json` (org): one row per case with the panel, ranked."""
+    return answer(review.summary(me.ws, year))
+
+
+@router.post("/api/v1/review/{case_id}/score", tags=["api"])
+def api_review_score(case_id: int, me: Annotated[Me, Depends(csrf_checked)], body: Annotated[dict[str, Any], Body()]) -> Response:
+    """`review score --json`: JSON `scores` (criterion id or label → number) and `comment`; an unassigned case is not found."""
+    read_case(me, case_id)
+    scores = body.get("scores")
+    if not isinstance(scores, dict):
+        raise UsageError("请在 scores 中给出每项评审指标的分数（指标 → 分数）。", field="scores")
+    return answer(review.score(me.ws, case_id, scores, str(body.get("comment", ""))))
