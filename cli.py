@@ -268,6 +268,12 @@ ADVICE: dict[str, str | Callable[[BranchflowError], str]] = {
     "请在申报列表中查看申报编号。": "{m}：请用 branchflow status 查看申报编号。",
     "请检查分党委名称（见支部名单）。": "{m}：请检查名称（branch list 可查看）。",
     "请给出申报编号，或指定阶段（二者选一）。": "请给出申报编号，或用 --state 指定阶段（二者选一）。",
+    "请指定一个状态，或列出申报编号（二者选一）。": "请用 --state 指定一个状态，或用 --ids 列出申报编号（二者选一）。",
+    "按编号选择时请不填年度。": "--campaign 只用于 --state；用 --ids 时请去掉 --campaign。",
+    "请写出用逗号分隔的申报编号，如 1,2,3。": lambda e: f"--ids 的格式应是用逗号分隔的申报编号，如 1,2,3；{e.value!r} 不是编号。",
+    "请写出申报编号，如 1,2,3。": "--ids 没有给出任何申报编号：请写成 --ids 1,2,3。",
+    "可以查看该申报的方案和附件。": lambda e: e.message.replace("操作记录（用户 ", "操作记录；用户 ").removesuffix("）。")
+    + f" 可用 case show {e.value} 查看方案和附件。",
     "请给出要修改的字段和新内容。": "请给出要修改的字段，例如 case set 3 expected_outcomes=形成一套工作机制。",
     "请同时填写这一输入。": lambda e: f"{e.message.removesuffix('。')}：请加 --data {e.field}=…。",
     "请填写这些输入。": lambda e: e.message
@@ -275,8 +281,22 @@ ADVICE: dict[str, str | Callable[[BranchflowError], str]] = {
     + " ".join(f"--data {name}={'true' if kind == 'bool' else '…'}" for name, kind in dict(e.value or {}).items())
     + "。",
 }
+# Inputs the library names in words (the error's `field`), as this command line names them: by their option.
+INPUT_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "now": (("当前时间的", "--now 的"),),
+    "until": (("新的截止时间的", "--until 的"),),
+    "reason": (("原因", "原因（--reason）"),),
+    "comment": (("评审意见", "评审意见（--comment）"), ("说明", "说明（--comment）")),
+    "ids": (("申报编号", "--ids 中的申报编号"),),
+    "chunk_size": (("每批申报数", "--chunk-size"),),
+    "limit": (("列出数量", "--limit"),),
+    "committee": (("不属于指定的", "不属于 --committee 指定的"),),
+}
 # The rules' reasons end with what to do in the user's words; here, with the command that does it.
 REASON_ADVICE = {
+    "请等评审专家评分后再录入，或人工填写评审分及理由（score、reason）。": (
+        "请等评审专家评分（review score）后再录入，或人工覆盖（--data score=… --data reason=…）。"
+    ),
     "（attest）。": "（请加 --data attest=true）。",
     "请党委组织部登记例外。": "请党委组织部登记例外（waive --rule R2）。",
     "请补全后再提交。": "请用 case set 补全后再提交。",
@@ -289,10 +309,19 @@ def say(exc: BranchflowError) -> str:
     """The error's line as this command line says it (its hint reworded into what to type)."""
     advice = ADVICE.get(exc.hint) if exc.hint else None
     if advice is None:
-        return exc.text
+        return flagged(exc)
     if callable(advice):
         return advice(exc)
     return advice.format(m=exc.message.removesuffix("。"), v=exc.value)
+
+
+def flagged(exc: BranchflowError) -> str:
+    """The error's line with the input it names in words named by its option (`INPUT_FLAGS`)."""
+    text = exc.text
+    for words, flag in INPUT_FLAGS.get(exc.field, ()):
+        if words in text:
+            return text.replace(words, flag, 1)
+    return text
 
 
 def reason(text: str) -> str:

@@ -19,7 +19,24 @@ from openpyxl import load_workbook
 
 import cli
 from demo import sample
-from workflow import Store, bulk, campaigns, case_import, engine, export, ics, outbox, present, reminders, roster, spec, workspace
+from workflow import (
+    Store,
+    bulk,
+    campaigns,
+    case_import,
+    clock,
+    deadlines,
+    engine,
+    export,
+    ics,
+    outbox,
+    present,
+    queries,
+    reminders,
+    roster,
+    spec,
+    workspace,
+)
 from workflow.errors import BranchflowError, ImportRowsError, NotFound, UsageError
 from workflow.reminders import channels, transports
 
@@ -281,3 +298,50 @@ def test_advance_many_outcomes_are_present_dicts_and_the_cli_prints_them(bf: Bf)
     assert [json.loads(lines.json(o)) for o in found] == printed([outcomes.item(o, cli.error_json(o.error) if o.error else None) for o in found])
     cli_doc = bf.json("advance-many", "submit", "--ids", f"{ok},{other},999", "--data", "attest=true", "--dry-run", user="wenfa", now="2024-04-30T10:00")
     assert cli_doc == [json.loads(lines.json(o)) for o in found]
+
+
+def test_no_input_name_or_option_check_speaks_in_command_line_flags() -> None:
+    """The names the library's checks put into a message (`check_text(reason, "原因", field="reason")`) are words
+    too, and so are advance-many's option checks: the CLI names the option (INPUT_FLAGS, ADVICE)."""
+    flagged = re.compile(r"""(?:raise (?!RuntimeError)\w+\(|check_text\(|check_int\(|parse_int\(|parse_moment\(|return )[^\n]*["'][^"'\n]*(?: ?--[a-z]|branchflow [a-z]|case show)""")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted((ROOT / "workflow").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if flagged.search(line)
+    ]
+    assert offenders == []
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "workflow").rglob("*.py"))
+    stale = [words for pairs in cli.INPUT_FLAGS.values() for words, _ in pairs if words.removesuffix("的") not in source]
+    assert stale == []
+
+
+def test_the_library_names_an_input_in_words_and_the_cli_by_its_option(bf: Bf) -> None:
+    with pytest.raises(UsageError) as caught:
+        clock.parse_now("明天上午")
+    assert caught.value.field == "now" and caught.value.message.startswith("当前时间的时间格式不对：'明天上午'")
+    assert cli.say(caught.value).startswith("--now 的时间格式不对：'明天上午'")
+    with pytest.raises(UsageError) as caught:
+        deadlines.extend(bf.ws("zzb"), 1, None, "2024-05-20", "原因\u202e")
+    assert caught.value.message.startswith("原因含有不可见的控制字符") and caught.value.field == "reason"
+    assert cli.say(caught.value).startswith("原因（--reason）含有不可见的控制字符")
+    with pytest.raises(UsageError) as caught:
+        bulk.advance_many(bf.ws("zzb"), "submit")
+    assert "--" not in caught.value.text and caught.value.field == "state"
+    assert cli.say(caught.value) == "请用 --state 指定一个状态，或用 --ids 列出申报编号（二者选一）。"
+    with pytest.raises(UsageError) as caught:
+        bulk.parse_ids("1,x")
+    assert (caught.value.field, caught.value.value) == ("ids", "x") and "--" not in caught.value.text
+    assert cli.say(caught.value) == "--ids 的格式应是用逗号分隔的申报编号，如 1,2,3；'x' 不是编号。"
+
+
+def test_a_reviewer_refused_the_history_is_told_what_they_may_see_and_the_cli_how(bf: Bf) -> None:
+    cid = ready_case(bf, user="zzb")
+    bf.ok("advance", str(cid), "submit", "--data", "attest=true", user="zzb")
+    bf.ok("advance", str(cid), "pass_review", user="zzb", now="2024-05-20T09:00")
+    bf.ok("review", "assign", str(cid), "--reviewer", "expert", user="zzb", now="2024-05-20T09:00")
+    with pytest.raises(BranchflowError) as caught:
+        queries.history(bf.ws("expert", "2024-05-20T09:00"), cid)
+    err = caught.value
+    assert (err.message, err.hint) == ("权限不足：评审专家不能查看申报的操作记录（用户 expert）。", "可以查看该申报的方案和附件。")
+    assert cli.say(err) == f"权限不足：评审专家不能查看申报的操作记录；用户 expert 可用 case show {cid} 查看方案和附件。"

@@ -53,47 +53,48 @@ def parse_day(text: str, name: str = "") -> date:
     return _parse(text, name, date_only=True)[0]
 
 
-def parse_moment(text: str, name: str = "", *, bare_day: str = "end") -> datetime:
+def parse_moment(text: str, name: str = "", *, bare_day: str = "end", field: str = "") -> datetime:
     """The one parser for a date and time a user types, in Asia/Shanghai unless an offset is given.
 
     Accepts 2024-05-06, 2024-5-6, 2024/5/6 and 2024年5月6日, each with an optional time (9:00, 09:00,
     09:00:30, after a blank or a T) and offset; a bare day is its start or end (`bare_day`). Impossible
-    dates (2024-02-30) and years outside 2000–2100 are refused in one line naming `name` (e.g. "--now").
+    dates (2024-02-30) and years outside 2000–2100 are refused in one line naming `name` (e.g. "当前时间") and carrying `field`.
     """
-    day, moment = _parse(text, name, date_only=False)
+    day, moment = _parse(text, name, date_only=False, field=field)
     if moment is not None:
         return moment
     return end_of_day(day) if bare_day == "end" else datetime.combine(day, time(0, 0), tzinfo=TZ)
 
 
-def _parse(text: str, name: str, *, date_only: bool) -> tuple[date, datetime | None]:
-    prefix = f"{name} 的" if name else ""
+def _parse(text: str, name: str, *, date_only: bool, field: str = "") -> tuple[date, datetime | None]:
+    # A name in Chinese runs on (截止时间的…); anything else is set off by a blank (--now 的…).
+    prefix = (f"{name}的" if unicodedata.east_asian_width(name[-1]) in "WF" else f"{name} 的") if name else ""
     raw = str(text)
     cleaned = unicodedata.normalize("NFKC", raw).strip()
     m = _MOMENT_RX.fullmatch(cleaned)
     if m is None or (date_only and m.group("H") is not None):
         what, example = ("日期", "2024-09-30") if date_only else ("时间", "2024-09-30 09:00 或 2024-09-30")
         if date_only and m is not None:
-            raise UsageError(f"{prefix}日期只填年月日：{raw!r}，请写成 2024-09-30（指当天结束）。")
-        raise UsageError(f"{prefix}{what}格式不对：{raw!r}，请写成 {example}。")
+            raise UsageError(f"{prefix}日期只填年月日：{raw!r}，请写成 2024-09-30（指当天结束）。", field=field)
+        raise UsageError(f"{prefix}{what}格式不对：{raw!r}，请写成 {example}。", field=field)
     year = int(m.group("y"))
     month = int(m.group("m1") or m.group("m2"))
     dom = int(m.group("d1") or m.group("d2"))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise UsageError(f"{prefix}日期超出范围：{raw!r}，年份应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间。")
+        raise UsageError(f"{prefix}日期超出范围：{raw!r}，年份应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间。", field=field)
     try:
         day = date(year, month, dom)
     except ValueError:
         why = f"没有 {month} 月" if not 1 <= month <= 12 else f"{year} 年 {month} 月没有 {dom} 日"
-        raise UsageError(f"{prefix}日期不存在：{raw!r}（{why}）。") from None
+        raise UsageError(f"{prefix}日期不存在：{raw!r}（{why}）。", field=field) from None
     if m.group("H") is None:
         if m.group("tz"):
-            raise UsageError(f"{prefix}时间格式不对：{raw!r}，时区只能跟在时刻后面，如 2024-09-30T09:00+08:00。")
+            raise UsageError(f"{prefix}时间格式不对：{raw!r}，时区只能跟在时刻后面，如 2024-09-30T09:00+08:00。", field=field)
         return day, None
     hour, minute, second = int(m.group("H")), int(m.group("M")), int(m.group("S") or 0)
     micro = int((m.group("f") or "0").ljust(6, "0"))
     if hour > 23 or minute > 59 or second > 59:
-        raise UsageError(f"{prefix}时间不存在：{raw!r}（时应在 0–23，分、秒应在 0–59）。")
+        raise UsageError(f"{prefix}时间不存在：{raw!r}（时应在 0–23，分、秒应在 0–59）。", field=field)
     zone: tzinfo = TZ
     if m.group("tz"):
         tz_text = m.group("tz")
@@ -103,11 +104,11 @@ def _parse(text: str, name: str, *, date_only: bool) -> tuple[date, datetime | N
             sign = -1 if tz_text[0] == "-" else 1
             hh, mm = int(tz_text[1:3]), int(tz_text[-2:])
             if hh > 14 or mm > 59:
-                raise UsageError(f"{prefix}时区不存在：{raw!r}（应在 -14:00 到 +14:00 之间）。")
+                raise UsageError(f"{prefix}时区不存在：{raw!r}（应在 -14:00 到 +14:00 之间）。", field=field)
             zone = timezone(sign * timedelta(hours=hh, minutes=mm))
     moment = datetime(year, month, dom, hour, minute, second, micro, tzinfo=zone).astimezone(TZ)
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise UsageError(f"{prefix}日期超出范围：{raw!r}，年份应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间。")
+        raise UsageError(f"{prefix}日期超出范围：{raw!r}，年份应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间。", field=field)
     return moment.date(), moment
 
 
@@ -116,9 +117,9 @@ def parse_date(text: str) -> date:
     return parse_day(text)
 
 
-def parse_deadline(text: str, name: str = "--until") -> datetime:
-    """A deadline (`--until`): a bare day means the end of that day, a time is taken as given."""
-    return parse_moment(text, name, bare_day="end")
+def parse_deadline(text: str, name: str = "新的截止时间", field: str = "until") -> datetime:
+    """A deadline: a bare day means the end of that day, a time is taken as given."""
+    return parse_moment(text, name, bare_day="end", field=field)
 
 
 def to_db(moment: datetime) -> datetime:
@@ -158,5 +159,5 @@ def days_late(now: datetime, due: datetime) -> int:
 
 
 def parse_now(text: str) -> datetime:
-    """`--now`: the one date parser; without offset it is Asia/Shanghai; a bare day is its start (00:00)."""
-    return parse_moment(text, "--now", bare_day="start")
+    """The moment to act at (the CLI's `--now`): without offset Asia/Shanghai; a bare day is its start (00:00)."""
+    return parse_moment(text, "当前时间", bare_day="start", field="now")

@@ -29,14 +29,14 @@ def is_digits(text: str) -> bool:
     return DIGITS.fullmatch(text.strip().translate(_FULL_WIDTH)) is not None
 
 
-def parse_int(text: str, what: str, *, low: int = 0, high: int = MAX_INT) -> int:
+def parse_int(text: str, what: str, *, low: int = 0, high: int = MAX_INT, field: str = "") -> int:
     """A whole number typed by a person: ASCII (or full-width) digits only, within [low, high]."""
     raw = str(text)
     cleaned = raw.strip().translate(_FULL_WIDTH)
     if not is_digits(cleaned):
-        raise UsageError(f"{what}应是由数字 0–9 组成的整数，实际是 {raw!r}。")
+        raise UsageError(f"{what}应是由数字 0–9 组成的整数，实际是 {raw!r}。", field=field)
     if len(cleaned.lstrip("0")) > len(str(high)) or not low <= int(cleaned) <= high:
-        raise UsageError(f"{what} {cleaned} 超出范围：应在 {low} 到 {high} 之间。")
+        raise UsageError(f"{what} {cleaned} 超出范围：应在 {low} 到 {high} 之间。", field=field)
     return int(cleaned)
 
 
@@ -52,12 +52,12 @@ def plain_number(text: str, *, integer: bool = False) -> str | None:
     return cleaned
 
 
-def check_int(value: int, what: str, *, low: int = 0, high: int = MAX_INT) -> int:
-    """A whole number given by a caller of the library, within [low, high] (else a usage error)."""
+def check_int(value: int, what: str, *, low: int = 0, high: int = MAX_INT, field: str = "") -> int:
+    """A whole number given by a caller of the library, within [low, high] (else a usage error naming `field`)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{what}应是整数，实际是 {value!r}。")
+        raise UsageError(f"{what}应是整数，实际是 {value!r}。", field=field)
     if not low <= value <= high:
-        raise UsageError(f"{what} {value} 超出范围：应在 {low} 到 {high} 之间。")
+        raise UsageError(f"{what} {value} 超出范围：应在 {low} 到 {high} 之间。", field=field)
     return value
 
 
@@ -81,11 +81,11 @@ def bad_character(text: str, *, multiline: bool = False) -> str | None:
     return None
 
 
-def check_text(text: str, what: str, *, multiline: bool = False) -> str:
+def check_text(text: str, what: str, *, multiline: bool = False, field: str = "") -> str:
     """Text a person typed, refused when it holds a control or direction-override character."""
     problem = bad_character(text, multiline=multiline)
     if problem:
-        raise UsageError(f"{what}含有不可见的控制字符（{problem}）：请删去后重试。")
+        raise UsageError(f"{what}含有不可见的控制字符（{problem}）：请删去后重试。", field=field)
     return text
 
 

@@ -177,11 +177,12 @@ class BulkRun:
         for case_id in wanted:
             row = loaded.get(case_id)
             if row is None:
-                out.append(Outcome(case_id, False, NotFound(f"没有编号为 {case_id} 的申报：请用 branchflow status 查看申报编号。")))
+                missing = NotFound(f"没有编号为 {case_id} 的申报。", hint=repository.CASE_HINT, field="case_id", value=case_id)
+                out.append(Outcome(case_id, False, missing))
                 continue
             try:
                 if self.committee_id is not None and row.committee_id != self.committee_id:
-                    raise Refused(f"申报 {row.id}（{row.branch}）属于{row.committee}，不属于 --committee 指定的{self.committee}：未处理。")
+                    raise Refused(f"申报 {row.id}（{row.branch}）属于{row.committee}，不属于指定的{self.committee}：未处理。", field="committee")
                 decision = decider.decide(row)
             except BranchflowError as exc:
                 out.append(Outcome(case_id, False, exc, source=row.state))
@@ -341,10 +342,10 @@ def parse_ids(text: str) -> list[int]:
         if not part:
             continue
         if not values.is_digits(part):
-            raise UsageError(f"--ids 的格式应是用逗号分隔的申报编号，如 1,2,3；{part!r} 不是编号。")
-        out[values.parse_int(part, "--ids 中的申报编号", low=1)] = None
+            raise UsageError(f"{part!r} 不是申报编号。", hint="请写出用逗号分隔的申报编号，如 1,2,3。", field="ids", value=part)
+        out[values.parse_int(part, "申报编号", low=1, field="ids")] = None
     if not out:
-        raise UsageError("--ids 没有给出任何申报编号：请写成 --ids 1,2,3。")
+        raise UsageError("没有给出任何申报编号。", hint="请写出申报编号，如 1,2,3。", field="ids")
     return list(out)
 
 
@@ -364,11 +365,11 @@ def advance_many(
     """Check the command, select the cases (`--state` in a campaign, or `--ids`), and return the run to iterate."""
     spec = ws.spec
     if (state is None) == (ids is None):
-        raise UsageError("请用 --state 指定一个状态，或用 --ids 列出申报编号（二者选一）。")
+        raise UsageError("没有指明要处理哪些申报。", hint="请指定一个状态，或列出申报编号（二者选一）。", field="state")
     if ids is not None and year is not None:
-        raise UsageError("--campaign 只用于 --state；用 --ids 时请去掉 --campaign。")
-    values.check_int(chunk_size, "--chunk-size", low=1, high=CHUNK_MAX)
-    values.check_text(comment, "说明（--comment）", multiline=True)
+        raise UsageError("年度只用于按状态选择申报。", hint="按编号选择时请不填年度。", field="campaign")
+    values.check_int(chunk_size, "每批申报数", low=1, high=CHUNK_MAX, field="chunk_size")
+    values.check_text(comment, "说明", multiline=True, field="comment")
     committee = values.normal_name(committee) if committee else committee
     for cid in ids or ():
         values.check_int(cid, "申报编号", low=1)

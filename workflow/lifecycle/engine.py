@@ -372,7 +372,7 @@ def advance(
     version, history); a name the spec does not know is a usage error naming the closest ones."""
     spec = ws.spec
     trigger = words.triggers(spec).resolve(trigger)
-    values.check_text(comment, "说明（--comment）", multiline=True)
+    values.check_text(comment, "说明", multiline=True, field="comment")
     with ws.store.write() as session:
         actor = ws.actor(session)
         row = repository.load_case(session, case_id)

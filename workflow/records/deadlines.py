@@ -56,7 +56,7 @@ class Waived:
 
 
 def _need_reason(reason: str) -> None:
-    values.check_text(reason, "原因（--reason）", multiline=True)
+    values.check_text(reason, "原因", multiline=True, field="reason")
     if not reason.strip():
         raise UsageError("没有写明原因（会记入审计记录）。", hint="请写明原因。", field="reason")
 

@@ -66,7 +66,7 @@ def _listed(keys: Any, order: tuple[Any, ...], limit: int | None) -> Any:
     """
     picked = keys.order_by(*order)
     if limit:
-        picked = picked.limit(values.check_int(limit, "--limit", low=1))
+        picked = picked.limit(values.check_int(limit, "列出数量", low=1, field="limit"))
     picked = picked.subquery()
     return _named(picked, [picked.c[c.key] for c in order])
 
@@ -380,7 +380,7 @@ def history(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
         access.require_read(actor, row.committee_id, row.branch_id, access.is_assigned(s, actor, case_id))
         if not access.sees_history(actor):
             raise access.PermissionDenied(
-                f"权限不足：评审专家不能查看申报的操作记录；用户 {actor.name} 可用 case show {case_id} 查看方案和附件。"
+                f"权限不足：评审专家不能查看申报的操作记录（用户 {actor.name}）。", hint="可以查看该申报的方案和附件。", value=case_id
             )
         q = select(History).where(col(History.case_id) == case_id)
         if not access.sees_panel(actor):

@@ -84,7 +84,7 @@ def score(ws: Workspace, case_id: int, raw: Mapping[str, Any], comment: str = ""
         require_in_review(spec, row, "评分（申报已评审，评分不能再修改）")
         scores = parse_scores(settings, raw)
         total = settings.total(scores)
-        comment = check_text(comment.strip(), "评审意见（--comment）", multiline=True)
+        comment = check_text(comment.strip(), "评审意见", multiline=True, field="comment")
         changed = mine.submitted_at is not None
         now_db = clock.to_db(ws.now)
         s.execute(

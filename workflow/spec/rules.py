@@ -208,7 +208,7 @@ def r13_enough_reviews(f: Facts) -> str | None:
         return None
     return (
         f"R13 专家评审：已提交 {f.reviews_in} 份评审意见，至少需要 {f.reviews_needed} 份；"
-        "请等评审专家评分（review score）后再录入，或人工覆盖（--data score=… --data reason=…）。"
+        "请等评审专家评分后再录入，或人工填写评审分及理由（score、reason）。"
     )
 
 
