@@ -312,3 +312,20 @@ def test_changing_the_account_ends_the_users_web_sessions(db: Bf, cas: Cas, monk
 def test_the_cli_help_names_the_option() -> None:
     result = CliRunner().invoke(cli, ["user", "set", "--help"])
     assert "--sso-id" in result.output and "统一身份认证" in result.output
+
+
+def test_org_registers_the_account_on_the_user_page_and_the_user_then_logs_in(db: Bf, cas: Cas, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = CliRunner().invoke(cli, ["--db", db.url, "user", "password", "zzb"], input="zzb-Pass-2024\n")
+    assert result.exit_code == 0, result.output
+    c = app_for(db, monkeypatch, cas)
+    assert c.post("/login", data={"name": "zzb", "password": "zzb-Pass-2024"}).status_code == 303
+    page = c.get("/users/文法张老师").text
+    assert '<input name="sso_id" value="zhangsan">' in page
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    form = {"csrf": csrf, "role": "committee", "committee": "文法学院分党委", "branch": "", "email": "", "sso_id": "20190002"}
+    r = c.post("/users/文法张老师/set", data=form)
+    assert r.status_code == 303 and "统一身份认证账号" in urllib.parse.unquote(r.headers["location"])
+    assert {u["name"]: u["sso_id"] for u in users.listing(db.ws("zzb"))}["文法张老师"] == "20190002"
+    other = TestClient(c.app, follow_redirects=False)
+    assert through_cas(other, cas, "zhangsan").status_code == 403  # the old account no longer maps
+    assert through_cas(other, cas, "20190002").status_code == 303

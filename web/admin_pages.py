@@ -253,11 +253,14 @@ def user_set(
     committee: Annotated[str, Form()] = "",
     branch: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
+    sso_id: Annotated[str | None, Form()] = None,
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     """Change a user as `user set` does: the fields the form changed are given, the others kept."""
     was = _visible_user(me, name)
     asked = {"role": role.strip(), "committee": committee.strip(), "branch": branch.strip(), "email": email.strip()}
+    if sso_id is not None:  # 统一身份认证账号: only when the form has the field ("" removes it)
+        asked["sso_id"] = sso_id.strip()
     changed = {k: v for k, v in asked.items() if v != str(was[k] or "")}
     result = users.update(me.ws, str(was["name"]), comment=comment, **changed)
     words = "、".join(present.USER_HEADERS.get(k, k) for k in result.after)

@@ -125,7 +125,7 @@ OUTBOX_HEADERS = {
     "last_error": "最近错误",
 }
 FILE_HEADERS = {"kind": "类型", "name": "原文件名", "size": "大小（字节）", "uploaded_at": "上传时间", "uploaded_by": "上传人"}
-USER_HEADERS = {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱"}
+USER_HEADERS = {"name": "用户", "role": "角色", "committee": "分党委", "branch": "支部", "email": "邮箱", "sso_id": "统一身份认证账号"}
 BRANCH_HEADERS = {
     "id": "编号",
     "committee": "分党委",

@@ -272,6 +272,7 @@ def listing(ws: Workspace) -> list[dict[str, object]]:
                 "branch": branches.get(u.branch_id, ""),
                 "email": u.email,
                 "disabled": u.disabled_at is not None,
+                "sso_id": u.sso_id or "",
             }
             for u in s.exec(select(User).order_by(col(User.id)))
             if u.id is not None and access.sees_user(actor, u.committee_id, u.branch_id, u.id)
