@@ -258,9 +258,12 @@ def _check_sqlite_file(path: Path) -> None:
         raise UsageError(f"无法读取数据库文件 {path}：{exc.strerror}。", hint="请检查数据库地址和权限。", field="db") from None
     if not stat.S_ISREG(info.st_mode):
         raise UsageError(f"{path} 不是普通文件（是设备或目录）。", hint="数据库地址应是一个 SQLite 数据库文件。", field="db")
-    if info.st_size == 0:
-        return  # an empty file is an empty SQLite database
     if (info.st_dev, info.st_ino) in _CHECKED:
+        return
+    if info.st_size == 0:
+        # An empty file is an empty SQLite database, and SQLite is about to fill it in this process: never read it
+        # later either (that read would come while this process's connections hold their locks).
+        _CHECKED.add((info.st_dev, info.st_ino))
         return
     try:
         with path.open("rb") as fh:
