@@ -846,10 +846,10 @@ def case_new(opts: Options, branch_name: str, title: str, theme: str, theme_note
 
     Example: branchflow --as 张老师 case new --branch 文法学院第1教工党支部 --title 党建+法律援助 --theme 服务社会或师生
     """
-    from workflow import cases
+    from workflow import cases, present
 
     cid = cases.create(opts.workspace(), branch_name, title, theme, theme_note, year)
-    emit(opts, {"id": cid}, lambda: click.echo(f"已新建申报 {cid}（草稿）。"))
+    emit(opts, present.case_created(cid), lambda: click.echo(f"已新建申报 {cid}（草稿）。"))
 
 
 @case.command("set")
@@ -862,10 +862,10 @@ def case_set(opts: Options, case_id: int, pairs: tuple[str, ...], expect_version
 
     Example: branchflow case set 3 expected_outcomes=形成可推广的工作法 schedule=5月启动，9月中期，次年4月总结
     """
-    from workflow import cases
+    from workflow import cases, present
 
     version = cases.set_fields(opts.workspace(), case_id, parse_pairs(pairs, "字段"), expect_version)
-    emit(opts, {"id": case_id, "version": version}, lambda: click.echo(f"已更新申报 {case_id}（第 {version} 版）。"))
+    emit(opts, present.case_updated(case_id, version), lambda: click.echo(f"已更新申报 {case_id}（第 {version} 版）。"))
 
 
 class Kind(click.Choice):

@@ -24,6 +24,7 @@ from workflow import (
     bulk,
     campaigns,
     case_import,
+    cases,
     clock,
     deadlines,
     engine,
@@ -345,3 +346,12 @@ def test_a_reviewer_refused_the_history_is_told_what_they_may_see_and_the_cli_ho
     err = caught.value
     assert (err.message, err.hint) == ("权限不足：评审专家不能查看申报的操作记录（用户 expert）。", "可以查看该申报的方案和附件。")
     assert cli.say(err) == f"权限不足：评审专家不能查看申报的操作记录；用户 expert 可用 case show {cid} 查看方案和附件。"
+
+
+def test_a_new_and_a_changed_case_are_the_dicts_json_prints(bf: Bf) -> None:
+    cid = cases.create(bf.ws("wenfa"), "文法学院第1学生党支部", "特色创建", "人才培养")
+    version = cases.set_fields(bf.ws("wenfa"), cid, {"innovation": "导师制"})
+    assert (present.case_created(cid), present.case_updated(cid, version)) == ({"id": cid}, {"id": cid, "version": 2})
+    assert bf.json("case", "set", str(cid), "schedule=5月启动", user="wenfa") == present.case_updated(cid, 3)
+    other = bf.json("case", "new", "--branch", "文法学院第2教工党支部", "--title", "x", "--theme", "人才培养", user="wenfa")
+    assert other == present.case_created(other["id"])

@@ -68,7 +68,7 @@ def list_cases(
 def create_case(me: Annotated[Me, Depends(csrf_checked)], body: Annotated[dict[str, Any], Body()]) -> Response:
     """New draft (`branch`, `title`, `theme`, `theme_note`): answers {"id": …} like `case new --json`."""
     cid = cases.create(me.ws, str(body.get("branch", "")), str(body.get("title", "")), str(body.get("theme", "")), str(body.get("theme_note", "")))
-    return answer({"id": cid}, 201)
+    return answer(present.case_created(cid), 201)
 
 
 def case_object(me: Me, case_id: int) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def patch_case(case_id: int, me: Annotated[Me, Depends(csrf_checked)], body: Ann
     if expect is not None and not isinstance(expect, int):
         raise UsageError("expect_version 应是整数。")
     version = cases.set_fields(me.ws, case_id, {k: str(v) for k, v in body.items()}, expect)
-    return answer({"id": case_id, "version": version})
+    return answer(present.case_updated(case_id, version))
 
 
 @router.post("/cases/{case_id}/attachments")

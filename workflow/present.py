@@ -384,6 +384,16 @@ def checked(new: Spec, found: Comparison | None) -> dict[str, Any]:
     return data
 
 
+def case_created(case_id: int) -> dict[str, Any]:
+    """`case new`: the new draft's id."""
+    return {"id": case_id}
+
+
+def case_updated(case_id: int, version: int) -> dict[str, Any]:
+    """`case set`: the case and its new version."""
+    return {"id": case_id, "version": version}
+
+
 def extended(e: Extended) -> dict[str, Any]:
     """`extend ID`: the case's due date before and now."""
     return {"case": e.case, "state": e.state, "from": e.before, "until": e.until}
