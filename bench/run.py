@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,8 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     started = datetime.now(UTC)
     results = Results()
+    failed = ""
     try:
         run(sizes, kinds, only, workdir, results)
+    except Exception as exc:  # keep what was measured: a run is long, and one section failing should not lose the others
+        traceback.print_exc()
+        failed = f"{type(exc).__name__}: {exc}"
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -202,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
             f"(1-minute load average {load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end; the machine's 2 cores are shared).",
             "Targets are for SQLite; on PostgreSQL the target is to be no worse than 3× SQLite. Ratios compare figures measured in this run.",
         ]
+        if only != set(SECTIONS):
+            header.append(
+                f"Sections run: {', '.join(x for x in SECTIONS if x in only)} (not run: {', '.join(x for x in SECTIONS if x not in only)})."
+            )
+        if failed:
+            header.append(f"**The run stopped early** ({failed}); the sections after the failure were not measured.")
         analysis = ANALYSIS.read_text(encoding="utf-8") if ANALYSIS.exists() and not args.quick else ""
         report.write(out, results, header, description, analysis)
         print(f"wrote {out}")
