@@ -90,3 +90,11 @@ def test_a_waiver_returns_what_was_recorded(bf: Bf) -> None:
     assert present.waived(done) == {"case": cid, "rule": "R2", "reason": "学校党委同意继续参与"}
     printed = bf.json("waive", str(other), "--rule", "R2", "--reason", "学校党委同意继续参与", user="zzb")
     assert printed == {**present.waived(done), "case": other}
+
+
+def test_a_whole_states_worth_of_cases_is_one_plain_list_on_every_backend(bf: Bf) -> None:
+    """12,000 ids (more than one UPDATE takes) that name no case: a Conflict, never a database error (a list of
+    (id, version) pairs that long is too deep for PostgreSQL's parser)."""
+    ws = bf.ws("zzb")
+    with pytest.raises(Conflict), ws.store.write() as s:
+        repository.update_cases(s, {case_id: 1 for case_id in range(10**6, 10**6 + 12_000)}, ws.now, title="改名")
