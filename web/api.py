@@ -114,20 +114,7 @@ def download(case_id: int, attachment_id: int, me: Annotated[Me, Depends(current
 def triggers(case_id: int, me: Annotated[Me, Depends(current_user)]) -> Response:
     """What `triggers --json` prints."""
     read_case(me, case_id)
-    return answer(
-        [
-            {
-                "trigger": o.trigger,
-                "label": o.label,
-                "dest": o.dest,
-                "dest_label": o.dest_label,
-                "allowed": o.allowed,
-                "blocked_by": list(o.blocked_by),
-                "inputs": [{"name": i.name, "type": i.type, "required": i.required, "label": i.label} for i in o.inputs],
-            }
-            for o in engine.options(me.ws, case_id)
-        ]
-    )
+    return answer(present.options(engine.options(me.ws, case_id)))
 
 
 @router.post("/cases/{case_id}/advance")
