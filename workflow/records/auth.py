@@ -331,32 +331,28 @@ def new_token(ws: Workspace, name: str, label: str = "") -> dict[str, Any]:
 
 def revoke_tokens(ws: Workspace, name: str) -> dict[str, Any]:
     """Revoke every live API token of a user."""
-    with ws.store.write() as s:
-        actor = ws.actor(s)
-        target = _user(s, name)
-        _require_self_or_org(actor, target, "吊销令牌")
-        result: Any = s.execute(
-            update(ApiToken)
-            .where(col(ApiToken.user_id) == target.id, col(ApiToken.revoked_at).is_(None))
-            .values(revoked_at=clock.to_db(ws.now))
-        )
-        return {"name": name, "revoked": int(result.rowcount or 0)}
+    return {"name": name, "revoked": _revoke(ws, name)}
 
 
 def revoke_token(ws: Workspace, name: str, token_id: int) -> dict[str, Any]:
     """Revoke one live API token of a user (by the id `tokens` lists)."""
+    if not _revoke(ws, name, col(ApiToken.id) == token_id):
+        raise NotFound(f"用户 {name} 没有编号为 {token_id} 的有效令牌（可能已吊销）。")
+    return {"name": name, "revoked": 1}
+
+
+def _revoke(ws: Workspace, name: str, *which: Any) -> int:
+    """Revoke the live tokens of a user (those `which` picks; none: all) and say how many."""
     with ws.store.write() as s:
         actor = ws.actor(s)
         target = _user(s, name)
         _require_self_or_org(actor, target, "吊销令牌")
         result: Any = s.execute(
             update(ApiToken)
-            .where(col(ApiToken.id) == token_id, col(ApiToken.user_id) == target.id, col(ApiToken.revoked_at).is_(None))
+            .where(col(ApiToken.user_id) == target.id, col(ApiToken.revoked_at).is_(None), *which)
             .values(revoked_at=clock.to_db(ws.now))
         )
-        if not result.rowcount:
-            raise NotFound(f"用户 {name} 没有编号为 {token_id} 的有效令牌（可能已吊销）。")
-        return {"name": name, "revoked": 1}
+        return int(result.rowcount or 0)
 
 
 def tokens(ws: Workspace, name: str) -> list[dict[str, Any]]:
