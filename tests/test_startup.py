@@ -17,7 +17,7 @@ from workflow.spec import yamlsrc
 ROOT = Path(__file__).resolve().parents[1]
 
 # Packages a read command must not load: each costs start-up time and none is needed to read and show.
-HEAVY = ("alembic", "transitions", "openpyxl", "apscheduler", "argon2", "fastapi", "starlette", "jinja2", "aiosmtpd")
+HEAVY = ("alembic", "transitions", "openpyxl", "apscheduler", "argon2", "fastapi", "starlette", "jinja2", "aiosmtpd", "psycopg")
 # Library modules a read command must not load: the engine (and its facts), intake, reminders and the writers.
 NOT_FOR_READING = (
     "workflow.lifecycle.engine",
@@ -27,6 +27,10 @@ NOT_FOR_READING = (
     "workflow.db.transfer",
     "workflow.intake",
     "workflow.reminders",
+    "workflow.lifecycle",  # the repository too: status and overdue read through queries alone
+    "workflow.records",
+    "workflow.review",
+    "sqlalchemy.dialects.postgresql",  # a SQLite database needs only SQLite's dialect
 )
 
 # Runs the CLI as the console script does, in a fresh interpreter, then lists every module it imported.
