@@ -561,3 +561,18 @@ def test_the_board_shows_org_the_reminder_outbox_by_status(app: Any, db: Bf) -> 
     for status in statuses:
         assert {"pending": "待发", "sent": "已发送", "failed": "失败", "cancelled": "已作废"}[status] in page
     assert "提醒发件箱" not in login(app, "wenfa")[0].get("/board").text
+
+
+def test_the_year_picker_offers_every_campaign_and_defaults_to_the_years_in_view(app: Any, db: Bf) -> None:
+    """看板 and 申报 pick a year from the campaigns that exist; left at its default (an empty value, as the form sends
+    it) they cover every campaign with open cases, as status and overdue do."""
+    CliRunner().invoke(cli, ["--db", db.url, "--now", "2024-05-02T09:00", "init", "--campaign", "2025"], catch_exceptions=False)
+    c, _ = login(app, "zzb")
+    for path in ("/board", "/cases"):
+        page = c.get(path, params={"year": ""})
+        assert page.status_code == 200, page.text[:300]
+        assert '<option value="">在办年度（2024）</option>' in page.text
+        assert '<option value="2025">2025</option><option value="2024">2024</option>' in page.text
+        assert '<option value="2024" selected>2024</option>' in c.get(path, params={"year": "2024"}).text
+    assert "共 2 个" in c.get("/cases", params={"year": ""}).text
+    assert "共 0 个" in c.get("/cases", params={"year": "2025"}).text

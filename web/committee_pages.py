@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from web.api import answer
-from web.context import Me, current_user, render
+from web.context import Me, Year, current_user, render
 from workflow import present, queries
 
 router = APIRouter()
 
 
 @router.get("/committee")
-def committee_page(request: Request, me: Annotated[Me, Depends(current_user)], committee: str = "", year: int | None = None) -> Response:
+def committee_page(request: Request, me: Annotated[Me, Depends(current_user)], committee: str = "", year: Year = None) -> Response:
     """A committee user sees its own committee; org picks any (the first by default). Others are refused by the library."""
     found = queries.committee_overview(me.ws, committee or None, year)
     branches = [{**b, "r2_text": present.r2_standing(b), "r4_text": present.r4_standing(b)} for b in found["branches"]]
@@ -30,6 +30,6 @@ def committee_page(request: Request, me: Annotated[Me, Depends(current_user)], c
 
 
 @router.get("/api/v1/committee", tags=["api"])
-def api_committee(me: Annotated[Me, Depends(current_user)], committee: str = "", year: int | None = None) -> Response:
+def api_committee(me: Annotated[Me, Depends(current_user)], committee: str = "", year: Year = None) -> Response:
     """The 分党委 page's data as JSON: `queries.committee_overview` (a committee sees only its own)."""
     return answer(queries.committee_overview(me.ws, committee or None, year))

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote as _quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BeforeValidator
 
 from workflow import BranchflowError, Store, Workspace, access, auth, clock, errors, sso
 
@@ -34,6 +35,14 @@ STATUS = [  # most specific first: the library's error tree to HTTP
 def quote(text: str) -> str:
     """A URL query value."""
     return _quote(text, safe="")
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A year picked in a filter form: the form's default (an empty value) means every year in view, not a mistake.
+Year = Annotated[int | None, BeforeValidator(_blank_is_none)]
 
 
 class LoginRequired(Exception):

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from web.context import Me, csrf_checked, current_user, quote, render, web_of
+from web.context import Me, Year, csrf_checked, current_user, quote, render, web_of
 from workflow import (
     UsageError,
     access,
@@ -130,7 +130,7 @@ def list_filters(year: int | None, committee: str, state: str, overdue: bool, q:
 def case_list(
     request: Request,
     me: Annotated[Me, Depends(current_user)],
-    year: int | None = None,
+    year: Year = None,
     committee: str = "",
     state: str = "",
     overdue: bool = False,
@@ -174,6 +174,7 @@ def case_list(
         states=me.ws.spec.states,
         committees=committees,
         f=f,
+        years=queries.campaign_years(me.ws),
         triggers=me.ws.spec.transitions,
     )
 
@@ -183,7 +184,7 @@ def case_export(
     request: Request,
     me: Annotated[Me, Depends(current_user)],
     fmt: str,
-    year: int | None = None,
+    year: Year = None,
     committee: str = "",
     state: str = "",
     overdue: bool = False,
@@ -301,7 +302,7 @@ def case_waive(
 
 
 @router.get("/calendar.ics")
-def calendar(request: Request, me: Annotated[Me, Depends(current_user)], committee: str = "", year: int | None = None) -> Response:
+def calendar(request: Request, me: Annotated[Me, Depends(current_user)], committee: str = "", year: Year = None) -> Response:
     """日历: the deadlines as an .ics file (all, or one committee's), for Outlook or DingTalk."""
     found = ics.export(me.ws, committee or None, year)
     return Response(found.text.encode("utf-8"), media_type="text/calendar; charset=utf-8", headers=download_headers("截止日期.ics"))
@@ -374,7 +375,7 @@ def case_download(request: Request, case_id: int, attachment_id: int, me: Annota
 
 
 @router.get("/board")
-def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int | None = None, asof: str = "") -> Response:
+def board(request: Request, me: Annotated[Me, Depends(current_user)], year: Year = None, asof: str = "") -> Response:
     """组织部看板: state × committee counts (each cell links to the filtered list), overdue per committee, due this week."""
     ws = me.ws
     if asof:
@@ -400,6 +401,7 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: int 
         late_total=result["overdue_total"],
         week=result["week"],
         year=year or "",
+        years=queries.campaign_years(ws),
         asof=asof,
         ycount=result["total"],
         reminders=counts,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.api import answer
-from web.context import Me, csrf_checked, current_user, render
+from web.context import Me, Year, csrf_checked, current_user, render
 from web.pages import download_headers, read_case
 from workflow import UsageError, export, present, review
 
@@ -56,7 +56,7 @@ async def review_score(request: Request, case_id: int, me: Annotated[Me, Depends
 
 
 @router.get("/review/assign")
-def review_assign_page(request: Request, me: Annotated[Me, Depends(current_user)], year: int | None = None) -> Response:
+def review_assign_page(request: Request, me: Annotated[Me, Depends(current_user)], year: Year = None) -> Response:
     """分配评审专家 (org): which reviewers are on which case, with assign / unassign forms and the spread over a state."""
     panel = review.reviewers(me.ws)  # org only: the library refuses anyone else
     spec = me.ws.spec
@@ -128,7 +128,7 @@ def review_unassign(
 
 
 @router.get("/review/summary")
-def review_summary_page(request: Request, me: Annotated[Me, Depends(current_user)], year: int | None = None) -> Response:
+def review_summary_page(request: Request, me: Annotated[Me, Depends(current_user)], year: Year = None) -> Response:
     """评审汇总表 (org): the same rows as `review summary`, best first, with the export links."""
     rows = review.summary(me.ws, year)
     headers = review.headers(me.ws.spec)
@@ -144,7 +144,7 @@ def review_summary_page(request: Request, me: Annotated[Me, Depends(current_user
 
 
 @router.get("/review/summary.{fmt}")
-def review_summary_export(request: Request, me: Annotated[Me, Depends(current_user)], fmt: str, year: int | None = None) -> Response:
+def review_summary_export(request: Request, me: Annotated[Me, Depends(current_user)], fmt: str, year: Year = None) -> Response:
     """导出 Excel / CSV of the summary, as `review summary --xlsx/--csv` writes it (Chinese headers, text never a formula)."""
     if fmt not in MEDIA:
         raise UsageError("导出格式应是 xlsx 或 csv。")
@@ -158,13 +158,13 @@ def review_summary_export(request: Request, me: Annotated[Me, Depends(current_us
 
 
 @router.get("/api/v1/review", tags=["api"])
-def api_review_list(me: Annotated[Me, Depends(current_user)], reviewer: str | None = None, state: str | None = None, year: int | None = None) -> Response:
+def api_review_list(me: Annotated[Me, Depends(current_user)], reviewer: str | None = None, state: str | None = None, year: Year = None) -> Response:
     """`review list --json`: a reviewer's own assignments; org's, of every reviewer (or one)."""
     return answer(review.listing(me.ws, reviewer, state, year))
 
 
 @router.get("/api/v1/review/summary", tags=["api"])
-def api_review_summary(me: Annotated[Me, Depends(current_user)], year: int | None = None) -> Response:
+def api_review_summary(me: Annotated[Me, Depends(current_user)], year: Year = None) -> Response:
     """`review summary --json` (org): one row per case with the panel, ranked."""
     return answer(review.summary(me.ws, year))
 

@@ -47,6 +47,15 @@ def years_in_view(ws: Workspace, year: int | None = None) -> list[int]:
         return [c.year for c in in_view(s, ws, year)]
 
 
+def campaign_years(ws: Workspace) -> dict[str, list[int]]:
+    """The years a year picker offers: every campaign (`all`, newest first) and those a listing covers by
+    default (`in_view`: every campaign with open cases)."""
+    with ws.store.read() as s:
+        ws.actor(s)
+        every = s.execute(select(col(Campaign.year)).order_by(col(Campaign.year).desc())).scalars().all()
+        return {"all": list(every), "in_view": [c.year for c in in_view(s, ws, None)]}
+
+
 def _scoped(q: Any, year: int | None, session: Session, ws: Workspace, actor: Actor, committee: str | None) -> Any:
     """Restrict a query over `cases` to the campaigns in view, the committee asked for, and what the actor may see.
 
