@@ -36,3 +36,17 @@ def test_a_reviewer_sees_branches_but_no_contacts_and_no_other_user(bf: Bf) -> N
     assert len(_committees(branches)) > 2
     assert all(b["email"] == "" and b["contact"] == "" for b in branches)
     assert [u["name"] for u in bf.json("user", "list", user="expert")] == ["expert"]
+
+
+def test_one_user_is_listed_by_name_within_the_same_scope(bf: Bf) -> None:
+    """`users.listing(ws, name)` (what every web page asks for its user) is the list's row, or nothing when the
+    actor may not see that user; `auth.can_log_in` tells which listed users have a password, in one question."""
+    from workflow import auth, users
+
+    whole = {u["name"]: u for u in users.listing(bf.ws("zzb"))}
+    assert users.listing(bf.ws("zzb"), "zhibu1") == [whole["zhibu1"]]
+    assert users.listing(bf.ws("wenfa"), "zhibu1") == [whole["zhibu1"]]  # a committee sees its own branch's contact
+    assert users.listing(bf.ws("wenfa"), "waiguo") == []  # another committee's person is simply not there
+    assert users.listing(bf.ws("zzb"), "nobody") == []
+    auth.set_password(bf.ws("zzb"), "wenfa", "wenfa-Pass-2024")
+    assert auth.can_log_in(bf.ws().store, whole) == {"wenfa"}

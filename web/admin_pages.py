@@ -195,8 +195,7 @@ def waive(
 
 def _visible_user(me: Me, name: str) -> dict[str, Any]:
     """The user as the list shows them, if the actor may see them (else simply not found)."""
-    wanted = values.normal_name(name)
-    found = next((u for u in users.listing(me.ws) if u["name"] == wanted), None)
+    found = next(iter(users.listing(me.ws, name)), None)
     if found is None:
         raise errors.NotFound(f"没有用户 {name}。")
     return found
@@ -205,8 +204,9 @@ def _visible_user(me: Me, name: str) -> dict[str, Any]:
 @router.get("/users")
 def user_page(request: Request, me: Annotated[Me, Depends(current_user)]) -> Response:
     """用户: who they are and whether they can log in; org adds users and opens one to change it."""
-    store = web_of(request).store
-    listed = [{**u, "can_login": auth.has_password(store, str(u["name"]))} for u in users.listing(me.ws)]
+    rows = users.listing(me.ws)
+    able = auth.can_log_in(web_of(request).store, (str(u["name"]) for u in rows))
+    listed = [{**u, "can_login": u["name"] in able} for u in rows]
     return render(request, "users.html", users=listed, roles=me.ws.spec.roles, notice=request.query_params.get("done", ""))
 
 

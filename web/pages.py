@@ -75,7 +75,7 @@ def read_case(me: Me, case_id: int) -> dict[str, Any]:
 
 
 def _me_row(me: Me) -> dict[str, Any]:
-    return next((u for u in users.listing(me.ws) if u["name"] == me.name), {"name": me.name, "role": "", "committee": "", "branch": ""})
+    return next(iter(users.listing(me.ws, me.name)), {"name": me.name, "role": "", "committee": "", "branch": ""})
 
 
 # ---- 待办 ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -390,6 +391,18 @@ def token_identity(store: Store, token: str, now: datetime) -> Identity | None:
         with store.write() as s:
             s.execute(update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now_db))
     return Identity(user.name, "", False, "token")
+
+
+def can_log_in(store: Store, names: Iterable[str]) -> set[str]:
+    """Which of the users `names` have a password (one query however many are listed)."""
+    wanted = list(dict.fromkeys(names))
+    found: set[str] = set()
+    with store.read() as s:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            q = select(col(User.name)).join(Credential, col(Credential.user_id) == col(User.id)).where(col(User.name).in_(chunk))
+            found.update(s.exec(q).all())
+    return found
 
 
 def has_password(store: Store, name: str) -> bool:

@@ -164,11 +164,11 @@ def update(
         actor = ws.actor(s)
         access.require_org(actor, "修改用户")
         user = _user(s, name)
-        names = _names(s)
+        was_committee, was_branch = _scope_names(s, user.committee_id, user.branch_id)
         was = {
             "role": user.role,
-            "committee": names[0].get(user.committee_id, ""),
-            "branch": names[1].get(user.branch_id, ""),
+            "committee": was_committee,
+            "branch": was_branch,
             "email": user.email,
             "sso_id": user.sso_id or "",
         }
@@ -193,10 +193,11 @@ def update(
             committee_id, branch_id = _scope(s, name, target_role, keep_committee, keep_branch)
         else:
             committee_id, branch_id = user.committee_id, user.branch_id
+        now_committee, now_branch = _scope_names(s, committee_id, branch_id)
         now = {
             "role": target_role,
-            "committee": names[0].get(committee_id, ""),
-            "branch": names[1].get(branch_id, ""),
+            "committee": now_committee,
+            "branch": now_branch,
             "email": new_email if new_email is not None else user.email,
             "sso_id": new_sso if new_sso is not None else was["sso_id"],
         }
@@ -252,28 +253,38 @@ def enable(ws: Workspace, name: str, reason: str = "") -> Changed:
         return Changed(user.name, {"disabled": True}, {"disabled": False}, 0)
 
 
-def _names(s: Session) -> tuple[dict[int | None, str], dict[int | None, str]]:
-    committees: dict[int | None, str] = {c.id: c.name for c in s.exec(select(Committee))}
-    branches: dict[int | None, str] = {b.id: b.name for b in s.exec(select(Branch))}
-    return committees, branches
+def _scope_names(s: Session, committee_id: int | None, branch_id: int | None) -> tuple[str, str]:
+    """The names of a user's committee and branch ("" for none), read by id (never the whole roster)."""
+    committee = s.get(Committee, committee_id) if committee_id is not None else None
+    branch = s.get(Branch, branch_id) if branch_id is not None else None
+    return (committee.name if committee else ""), (branch.name if branch else "")
 
 
-def listing(ws: Workspace) -> list[dict[str, object]]:
-    """The users the actor may see (org: everyone; a committee: its own people; others: themselves)."""
+def listing(ws: Workspace, name: str | None = None) -> list[dict[str, object]]:
+    """The users the actor may see (org: everyone; a committee: its own people; others: themselves); with `name`,
+    only that user (if the actor may see them).
+
+    Committee and branch names are joined onto the users, never read whole: a national roster has hundreds of
+    thousands of branches, and every page that names its user asks this."""
     with ws.store.read() as s:
         actor = ws.actor(s)
-        committees = {c.id: c.name for c in s.exec(select(Committee))}
-        branches = {b.id: b.name for b in s.exec(select(Branch))}
+        rows = s.execute(
+            select(User, col(Committee.name), col(Branch.name))
+            .outerjoin(Committee, col(Committee.id) == col(User.committee_id))
+            .outerjoin(Branch, col(Branch.id) == col(User.branch_id))
+            .where(*([col(User.name) == values.normal_name(name)] if name is not None else []))
+            .order_by(col(User.id))
+        ).all()
         return [
             {
                 "name": u.name,
                 "role": u.role,
-                "committee": committees.get(u.committee_id, ""),
-                "branch": branches.get(u.branch_id, ""),
+                "committee": committee or "",
+                "branch": branch or "",
                 "email": u.email,
                 "disabled": u.disabled_at is not None,
                 "sso_id": u.sso_id or "",
             }
-            for u in s.exec(select(User).order_by(col(User.id)))
+            for u, committee, branch in rows
             if u.id is not None and access.sees_user(actor, u.committee_id, u.branch_id, u.id)
         ]
