@@ -41,6 +41,18 @@ def test_the_board_counts_what_status_and_overdue_count(bf: Bf) -> None:
     assert len(queries.board(_ws(bf, "zzb", late), limit=1)["overdue"]) == 1
 
 
+def test_the_matrix_keeps_the_committees_with_most_overdue_and_counts_every_state(bf: Bf) -> None:
+    """A national campaign has tens of thousands of committees: the matrix shows the `committees` with the most
+    overdue cases (then the most cases), says how many there are, and still counts every case per state."""
+    draft_case(bf)
+    draft_case(bf, "文法学院第2教工党支部")
+    draft_case(bf, "外国语学院第1学生党支部", user="waiguo")
+    got = queries.board(_ws(bf, "zzb", "2024-05-08T09:00"), committees=1)
+    assert got["matrix"] == {"文法学院分党委": {"draft": 2}}
+    assert got["committees_total"] == 2 and got["per_state"] == {"draft": 3}
+    assert got["overdue_per_committee"] == {"文法学院分党委": 2} and got["overdue_total"] == 3
+
+
 def test_a_committee_user_sees_its_own_committee_on_the_board(bf: Bf) -> None:
     draft_case(bf)
     draft_case(bf, "外国语学院第1学生党支部", user="waiguo")

@@ -397,6 +397,8 @@ def board(request: Request, me: Annotated[Me, Depends(current_user)], year: Year
         matrix=result["matrix"],
         states=states,
         per_committee=result["overdue_per_committee"],
+        per_state=result["per_state"],
+        committees_total=result["committees_total"],
         late=result["overdue"],
         late_total=result["overdue_total"],
         week=result["week"],

@@ -280,10 +280,12 @@ def committee_names(ws: Workspace, limit: int = 500) -> list[str]:
         return [str(n) for n in s.execute(q).scalars()]
 
 
-def board(ws: Workspace, year: int | None = None, *, week_days: int = 7, limit: int = 50) -> dict[str, Any]:
+def board(ws: Workspace, year: int | None = None, *, week_days: int = 7, limit: int = 50, committees: int = 100) -> dict[str, Any]:
     """组织部看板 as aggregates: counts per committee and state, overdue per committee, the `limit` most overdue
     cases and the first `limit` falling due within `week_days` — counted in the database, never by loading
-    every case (a national campaign has a million)."""
+    every case (a national campaign has a million). The matrix has the `committees` committees with the most
+    overdue cases, then the most cases (a national campaign has tens of thousands; `committees_total` says how
+    many there are); `per_state` counts every committee's cases."""
     live = [st.id for st in ws.spec.states if not st.terminal]
     now_db = clock.to_db(ws.now)
     soon_db = clock.to_db(ws.now + timedelta(days=week_days))
@@ -314,7 +316,12 @@ def board(ws: Workspace, year: int | None = None, *, week_days: int = 7, limit: 
         )
         counts = s.execute(by_state).all()
         late_counts = s.execute(late_q).all()
-        ids = {c for c, _state, _n in counts} | {c for c, _n in late_counts}
+        late_of = dict(late_counts)
+        size: dict[int, int] = {}
+        for c, _state, n in counts:
+            size[c] = size.get(c, 0) + n
+        every = set(size) | set(late_of)
+        ids = set(sorted(every, key=lambda c: (-late_of.get(c, 0), -size.get(c, 0), c))[:committees])
         names: dict[int, str] = {}
         listed = sorted(ids)
         for start in range(0, len(listed), 500):
@@ -325,15 +332,20 @@ def board(ws: Workspace, year: int | None = None, *, week_days: int = 7, limit: 
         to_row = _Rows(ws)
         week = [to_row(r) for r in s.connection().execute(_listed(keys, (col(Case.due_at), col(Case.id)), limit))]
     matrix: dict[str, dict[str, int]] = {}
+    per_state: dict[str, int] = {}
     for committee_id, state, n in counts:
-        matrix.setdefault(names.get(committee_id, ""), {})[state] = n
-    overdue_per_committee = {names.get(c, ""): n for c, n in late_counts}
+        per_state[state] = per_state.get(state, 0) + n
+        if committee_id in ids:
+            matrix.setdefault(names.get(committee_id, ""), {})[state] = n
+    overdue_per_committee = {names.get(c, ""): n for c, n in late_counts if c in ids}
     return {
         "matrix": matrix,
-        "states": [st.id for st in ws.spec.states if any(st.id in row for row in matrix.values())],
+        "states": [st.id for st in ws.spec.states if st.id in per_state],
+        "per_state": per_state,
+        "committees_total": len(every),
         "overdue_per_committee": overdue_per_committee,
         "overdue": overdue(ws, year=year, limit=limit),
-        "overdue_total": sum(overdue_per_committee.values()),
+        "overdue_total": sum(late_of.values()),
         "week": week,
         "total": sum(n for _c, _s, n in counts),
     }
