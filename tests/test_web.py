@@ -576,3 +576,37 @@ def test_the_year_picker_offers_every_campaign_and_defaults_to_the_years_in_view
         assert '<option value="2024" selected>2024</option>' in c.get(path, params={"year": "2024"}).text
     assert "共 2 个" in c.get("/cases", params={"year": ""}).text
     assert "共 0 个" in c.get("/cases", params={"year": "2025"}).text
+
+
+def test_no_page_holds_two_pooled_connections_at_once(app: Any, db: Bf) -> None:
+    """A request that opens a second connection while holding one can, with enough requests at once, leave every
+    pooled connection waiting for another (the web benchmark's 20 clients did: 30 s pool timeouts, HTTP 500)."""
+    import threading
+
+    from sqlalchemy import event
+
+    engine = app.state.web.store.engine
+    held: dict[int, int] = {}
+    deepest: dict[str, int] = {}
+    current = {"path": ""}
+
+    def out(*_: Any) -> None:
+        me = threading.get_ident()
+        held[me] = held.get(me, 0) + 1
+        deepest[current["path"]] = max(deepest.get(current["path"], 0), held[me])
+
+    def back(*_: Any) -> None:
+        held[threading.get_ident()] -= 1
+
+    event.listen(engine, "checkout", out)
+    event.listen(engine, "checkin", back)
+    try:
+        for name in ("zzb", "wenfa", "expert"):
+            c, _ = login(app, name)
+            for path in ("/", "/cases", "/cases/1", "/board", "/users", "/review", "/committee", "/todo/counts", "/api/v1/cases"):
+                current["path"] = f"{name} {path}"
+                c.get(path)
+    finally:
+        event.remove(engine, "checkout", out)
+        event.remove(engine, "checkin", back)
+    assert deepest and {k: v for k, v in deepest.items() if v > 1} == {}

@@ -156,7 +156,11 @@ def identify(request: Request) -> Me | None:
         ident = auth.session_identity(web.store, request.cookies[COOKIE], now)
     if ident is None:
         return None
-    return Me(ident.name, ident.csrf, ident.via, ident.must_change, Workspace(web.store, now, ident.name))
+    ws = Workspace(web.store, now, ident.name)
+    # The spec in force is read now, in its own connection: read lazily inside a library session it would hold a
+    # second pooled connection, and enough concurrent requests doing so wait for each other until the pool times out.
+    ws.spec  # noqa: B018
+    return Me(ident.name, ident.csrf, ident.via, ident.must_change, ws)
 
 
 def current_user(request: Request) -> Me:
