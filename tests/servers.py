@@ -182,12 +182,18 @@ def webhook(secret: str = "") -> Iterator[Hook]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    hook.port = server.server_address[1]
+    with http_server(Handler) as hook.port:
+        yield hook
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A real HTTP server on 127.0.0.1 in a thread, answering with `handler`; yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield hook
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()

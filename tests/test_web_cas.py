@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -25,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import Bf
 from fastapi.testclient import TestClient
-from servers import free_port
+from servers import free_port, http_server
 
 from cli import cli
 from demo import sample
@@ -101,15 +100,8 @@ def cas_server() -> Iterator[Cas]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_server(Handler) as state.port:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
